@@ -1,1 +1,166 @@
-pub fn x(){}
+//! Herald's storage: the [`Store`] trait in domain words, its errors, and the two engines that
+//! implement it — SQLite (the embedded default) and PostgreSQL (for several instances).
+//!
+//! Both engines run the same SQL (written once in [`sql`]) over the same schema, each with its own
+//! migrations; queries are checked at run time by the shared contract suite in `tests/`, which
+//! runs against both engines. Engine-specific work (claiming with `SKIP LOCKED`, change notices)
+//! belongs in the engine modules.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_core::datafile::{DataFile, DataFileError};
+use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in the store, in words callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("conflict: {what}")]
+    Conflict { what: String },
+    /// The input was refused before anything was written.
+    #[error(transparent)]
+    Invalid(#[from] DataFileError),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound { what: "row".into() },
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
+                StoreError::Conflict { what: db.message().to_string() }
+            }
+            other => StoreError::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Other(format!("migration failed: {e}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How an import went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Objects (page, groups, components, incidents, maintenances) written anew or changed.
+    pub written: usize,
+    /// Objects found exactly as the file describes them.
+    pub unchanged: usize,
+}
+
+/// Knobs for [`Store::import`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Sleep between objects inside the transaction. Only for tests that interrupt an import.
+    pub pause_between_objects: Option<Duration>,
+}
+
+/// Everything Herald keeps. One implementation per database engine.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+
+    /// Brings the schema up to date.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Answers when the database does.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The whole page in one consistent read; `None` before a page was set up.
+    async fn load(&self) -> StoreResult<Option<PageDocument>>;
+
+    /// Writes the page a data file describes, in one transaction: objects in the file are created
+    /// or brought in line with it, objects not in it are left alone, and a file that is invalid
+    /// writes nothing. Importing the same file again changes nothing.
+    async fn import(
+        &self,
+        file: DataFile,
+        now: DateTime<Utc>,
+        options: &ImportOptions,
+    ) -> StoreResult<ImportReport>;
+
+    /// Creates or replaces the page settings.
+    async fn save_page_settings(&self, settings: &PageSettings, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Sets a component's status and records the change with its cause (no-op when unchanged).
+    async fn set_component_status(
+        &self,
+        component: &Id,
+        status: ComponentStatus,
+        at: DateTime<Utc>,
+        cause: &str,
+    ) -> StoreResult<()>;
+
+    /// Every recorded status change of a component, oldest first.
+    async fn status_history(&self, component: &Id) -> StoreResult<Vec<StatusChange>>;
+}
+
+/// Opens the store a database URL names: `sqlite://path/to/file.db` or `postgres://…`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported database URL `{}`: use sqlite://FILE or postgres://…",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A database URL with its password replaced, fit for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://herald:s3cret@db:5432/herald"),
+            "postgres://herald:***@db:5432/herald"
+        );
+        assert_eq!(super::redact_url("sqlite://herald-data/herald.db"), "sqlite://herald-data/herald.db");
+    }
+}

@@ -1,0 +1,32 @@
+//! PostgreSQL: the engine for several Herald instances sharing one database.
+
+use crate::StoreResult;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// Herald's store on PostgreSQL.
+pub struct PostgresStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PostgresStore {
+    pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+    /// Connects to the database a `postgres://` URL names.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+crate::sql::store_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    "postgres",
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+);

@@ -1,0 +1,649 @@
+//! The SQL both engines run, written once. `$N` placeholders work on SQLite and PostgreSQL
+//! alike; instants are stored as milliseconds since the epoch.
+//!
+//! [`store_impl!`] expands the same bodies for each engine's pool type: sqlx's executor traits
+//! make one generic implementation far harder to read than one macro instantiated twice.
+
+use crate::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(v)
+        .ok_or_else(|| StoreError::Other(format!("stored instant {v} is out of range")))
+}
+
+pub(crate) fn from_ms_opt(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    v.map(from_ms).transpose()
+}
+
+/// Parses a stored enum value with the wire parser `parse`.
+pub(crate) fn wire<T>(parse: fn(&str) -> Option<T>, v: &str) -> StoreResult<T> {
+    parse(v).ok_or_else(|| StoreError::Other(format!("stored value `{v}` is not recognised")))
+}
+
+pub(crate) fn id(v: &str) -> StoreResult<herald_core::Id> {
+    herald_core::Id::parse(v).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+/// Implements [`crate::Store`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
+/// `$read_tx` is run first in a read transaction to make it one consistent snapshot.
+macro_rules! store_impl {
+    ($store:ident, $db:ty, $engine:literal, $read_tx:expr) => {
+        mod store_impl {
+            use super::$store;
+            use crate::sql::{from_ms, from_ms_opt, id, ms, wire};
+            use crate::{ImportOptions, ImportReport, Store, StoreError, StoreResult};
+            use async_trait::async_trait;
+            use chrono::{DateTime, NaiveDate, Utc};
+            use herald_core::datafile::{sort_document, DataFile};
+            use herald_core::*;
+            use sqlx::Row;
+            use std::collections::HashMap;
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            async fn load_in(c: &mut Conn) -> StoreResult<Option<PageDocument>> {
+                let Some(p) = sqlx::query("SELECT id, name, url, time_zone FROM page LIMIT 1")
+                    .fetch_optional(&mut *c)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let page = PageSettings {
+                    id: id(p.try_get("id")?)?,
+                    name: p.try_get("name")?,
+                    url: p.try_get("url")?,
+                    time_zone: p.try_get("time_zone")?,
+                };
+                let mut groups = Vec::new();
+                for r in sqlx::query("SELECT * FROM component_groups").fetch_all(&mut *c).await? {
+                    groups.push(ComponentGroup {
+                        id: id(r.try_get("id")?)?,
+                        name: r.try_get("name")?,
+                        description: r.try_get("description")?,
+                        position: r.try_get("position")?,
+                        created_at: from_ms(r.try_get("created_at")?)?,
+                        updated_at: from_ms(r.try_get("updated_at")?)?,
+                    });
+                }
+                let mut components = Vec::new();
+                for r in sqlx::query("SELECT * FROM components").fetch_all(&mut *c).await? {
+                    let group: Option<String> = r.try_get("group_id")?;
+                    let start: Option<String> = r.try_get("start_date")?;
+                    components.push(Component {
+                        id: id(r.try_get("id")?)?,
+                        group_id: group.as_deref().map(id).transpose()?,
+                        name: r.try_get("name")?,
+                        description: r.try_get("description")?,
+                        position: r.try_get("position")?,
+                        status: wire(ComponentStatus::parse, r.try_get("status")?)?,
+                        showcase: r.try_get("showcase")?,
+                        only_show_if_degraded: r.try_get("only_show_if_degraded")?,
+                        start_date: start
+                            .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d"))
+                            .transpose()
+                            .map_err(|e| StoreError::Other(e.to_string()))?,
+                        created_at: from_ms(r.try_get("created_at")?)?,
+                        updated_at: from_ms(r.try_get("updated_at")?)?,
+                    });
+                }
+
+                let mut links: HashMap<String, Vec<Id>> = HashMap::new();
+                for r in sqlx::query(
+                    "SELECT incident_id, component_id FROM incident_components \
+                     ORDER BY incident_id, position",
+                )
+                .fetch_all(&mut *c)
+                .await?
+                {
+                    links.entry(r.try_get("incident_id")?).or_default().push(id(r.try_get("component_id")?)?);
+                }
+                let mut affected: HashMap<String, Vec<AffectedComponent>> = HashMap::new();
+                for r in sqlx::query(
+                    "SELECT update_id, component_id, old_status, new_status FROM update_components \
+                     ORDER BY update_id, position",
+                )
+                .fetch_all(&mut *c)
+                .await?
+                {
+                    affected.entry(r.try_get("update_id")?).or_default().push(AffectedComponent {
+                        component_id: id(r.try_get("component_id")?)?,
+                        old_status: wire(ComponentStatus::parse, r.try_get("old_status")?)?,
+                        new_status: wire(ComponentStatus::parse, r.try_get("new_status")?)?,
+                    });
+                }
+                // Raw updates per incident, newest first; their status is parsed per kind below.
+                let mut updates: HashMap<String, Vec<(String, Update<()>)>> = HashMap::new();
+                for r in sqlx::query(
+                    "SELECT * FROM incident_updates ORDER BY incident_id, display_at DESC, created_at DESC",
+                )
+                .fetch_all(&mut *c)
+                .await?
+                {
+                    let uid: String = r.try_get("id")?;
+                    updates.entry(r.try_get("incident_id")?).or_default().push((
+                        r.try_get("status")?,
+                        Update {
+                            affected_components: affected.remove(&uid).unwrap_or_default(),
+                            id: id(&uid)?,
+                            status: (),
+                            body: r.try_get("body")?,
+                            display_at: from_ms(r.try_get("display_at")?)?,
+                            created_at: from_ms(r.try_get("created_at")?)?,
+                            updated_at: from_ms(r.try_get("updated_at")?)?,
+                            deliver_notifications: r.try_get("deliver_notifications")?,
+                        },
+                    ));
+                }
+                let mut timelines: HashMap<String, Vec<TimelineRow>> = HashMap::new();
+                for r in sqlx::query(
+                    "SELECT incident_id, at, activity FROM postmortem_timeline ORDER BY incident_id, position",
+                )
+                .fetch_all(&mut *c)
+                .await?
+                {
+                    timelines.entry(r.try_get("incident_id")?).or_default().push(TimelineRow {
+                        at: from_ms(r.try_get("at")?)?,
+                        activity: r.try_get("activity")?,
+                    });
+                }
+                let mut postmortems: HashMap<String, Postmortem> = HashMap::new();
+                for r in sqlx::query("SELECT * FROM postmortems").fetch_all(&mut *c).await? {
+                    let iid: String = r.try_get("incident_id")?;
+                    postmortems.insert(
+                        iid.clone(),
+                        Postmortem {
+                            body: r.try_get("body")?,
+                            timeline_zone_label: r.try_get("timeline_zone_label")?,
+                            timeline_note: r.try_get("timeline_note")?,
+                            timeline: timelines.remove(&iid).unwrap_or_default(),
+                            contributing_factors: r.try_get("contributing_factors")?,
+                            stabilization_steps: r.try_get("stabilization_steps")?,
+                            impact: r.try_get("impact")?,
+                            corrective_actions: r.try_get("corrective_actions")?,
+                            published_at: from_ms_opt(r.try_get("published_at")?)?,
+                            updated_at: from_ms(r.try_get("updated_at")?)?,
+                        },
+                    );
+                }
+
+                fn typed<S>(
+                    raw: Vec<(String, Update<()>)>,
+                    parse: fn(&str) -> Option<S>,
+                ) -> StoreResult<Vec<Update<S>>> {
+                    raw.into_iter()
+                        .map(|(s, u)| {
+                            Ok(Update {
+                                status: wire(parse, &s)?,
+                                id: u.id,
+                                body: u.body,
+                                display_at: u.display_at,
+                                created_at: u.created_at,
+                                updated_at: u.updated_at,
+                                affected_components: u.affected_components,
+                                deliver_notifications: u.deliver_notifications,
+                            })
+                        })
+                        .collect()
+                }
+
+                let mut incidents = Vec::new();
+                let mut maintenances = Vec::new();
+                for r in sqlx::query("SELECT * FROM incidents").fetch_all(&mut *c).await? {
+                    let iid: String = r.try_get("id")?;
+                    let kind: String = r.try_get("kind")?;
+                    let raw = updates.remove(&iid).unwrap_or_default();
+                    let component_ids = links.remove(&iid).unwrap_or_default();
+                    let status: String = r.try_get("status")?;
+                    if kind == "maintenance" {
+                        maintenances.push(Maintenance {
+                            id: id(&iid)?,
+                            name: r.try_get("name")?,
+                            status: wire(MaintenanceStatus::parse, &status)?,
+                            impact: wire(Impact::parse, r.try_get("impact")?)?,
+                            scheduled_for: from_ms(r.try_get::<Option<i64>, _>("scheduled_for")?.unwrap_or(0))?,
+                            scheduled_until: from_ms(r.try_get::<Option<i64>, _>("scheduled_until")?.unwrap_or(0))?,
+                            auto_start: r.try_get("auto_start")?,
+                            auto_complete: r.try_get("auto_complete")?,
+                            created_at: from_ms(r.try_get("created_at")?)?,
+                            updated_at: from_ms(r.try_get("updated_at")?)?,
+                            component_ids,
+                            updates: typed(raw, MaintenanceStatus::parse)?,
+                        });
+                    } else {
+                        incidents.push(Incident {
+                            postmortem: postmortems.remove(&iid),
+                            id: id(&iid)?,
+                            name: r.try_get("name")?,
+                            status: wire(IncidentStatus::parse, &status)?,
+                            impact: wire(Impact::parse, r.try_get("impact")?)?,
+                            shortlink: r.try_get("shortlink")?,
+                            created_at: from_ms(r.try_get("created_at")?)?,
+                            started_at: from_ms(r.try_get("started_at")?)?,
+                            monitoring_at: from_ms_opt(r.try_get("monitoring_at")?)?,
+                            resolved_at: from_ms_opt(r.try_get("resolved_at")?)?,
+                            updated_at: from_ms(r.try_get("updated_at")?)?,
+                            backfilled: r.try_get("backfilled")?,
+                            component_ids,
+                            updates: typed(raw, IncidentStatus::parse)?,
+                        });
+                    }
+                }
+                let mut doc = PageDocument { page, groups, components, incidents, maintenances };
+                sort_document(&mut doc);
+                Ok(Some(doc))
+            }
+
+            async fn write_page(c: &mut Conn, p: &PageSettings, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("DELETE FROM page WHERE id <> $1").bind(p.id.as_str()).execute(&mut *c).await?;
+                sqlx::query(
+                    "INSERT INTO page (id, name, url, time_zone, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO UPDATE SET \
+                     name = excluded.name, url = excluded.url, time_zone = excluded.time_zone, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(p.id.as_str())
+                .bind(&p.name)
+                .bind(&p.url)
+                .bind(&p.time_zone)
+                .bind(ms(now))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            async fn write_group(c: &mut Conn, g: &ComponentGroup) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO component_groups (id, name, description, position, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET \
+                     name = excluded.name, description = excluded.description, \
+                     position = excluded.position, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(g.id.as_str())
+                .bind(&g.name)
+                .bind(&g.description)
+                .bind(g.position)
+                .bind(ms(g.created_at))
+                .bind(ms(g.updated_at))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            async fn write_component(c: &mut Conn, x: &Component) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO components (id, group_id, name, description, position, status, \
+                     showcase, only_show_if_degraded, start_date, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET \
+                     group_id = excluded.group_id, name = excluded.name, \
+                     description = excluded.description, position = excluded.position, \
+                     status = excluded.status, showcase = excluded.showcase, \
+                     only_show_if_degraded = excluded.only_show_if_degraded, \
+                     start_date = excluded.start_date, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(x.id.as_str())
+                .bind(x.group_id.as_ref().map(|g| g.as_str().to_string()))
+                .bind(&x.name)
+                .bind(&x.description)
+                .bind(x.position)
+                .bind(x.status.as_str())
+                .bind(x.showcase)
+                .bind(x.only_show_if_degraded)
+                .bind(x.start_date.map(|d| d.format("%Y-%m-%d").to_string()))
+                .bind(ms(x.created_at))
+                .bind(ms(x.updated_at))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            async fn record_change(c: &mut Conn, ch: &StatusChange) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO component_status_changes (component_id, at, old_status, new_status, cause) \
+                     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM component_status_changes \
+                     WHERE component_id = $1 AND at = $2 AND cause = $5 AND new_status = $4)",
+                )
+                .bind(ch.component_id.as_str())
+                .bind(ms(ch.at))
+                .bind(ch.old_status.map(|s| s.as_str()))
+                .bind(ch.new_status.as_str())
+                .bind(&ch.cause)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            /// The columns an incident and a maintenance share, plus their children.
+            struct Owner<'a, S> {
+                id: &'a Id,
+                kind: &'static str,
+                updates: &'a [Update<S>],
+                components: &'a [Id],
+                update_status: fn(&S) -> &'static str,
+            }
+
+            async fn write_children<S>(c: &mut Conn, r: &Owner<'_, S>) -> StoreResult<()> {
+                sqlx::query("DELETE FROM incident_components WHERE incident_id = $1")
+                    .bind(r.id.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM incident_updates WHERE incident_id = $1")
+                    .bind(r.id.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                for (n, comp) in r.components.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO incident_components (incident_id, component_id, position) VALUES ($1, $2, $3)",
+                    )
+                    .bind(r.id.as_str())
+                    .bind(comp.as_str())
+                    .bind(n as i32)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                for u in r.updates {
+                    sqlx::query(
+                        "INSERT INTO incident_updates (id, incident_id, status, body, display_at, \
+                         created_at, updated_at, deliver_notifications) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(u.id.as_str())
+                    .bind(r.id.as_str())
+                    .bind((r.update_status)(&u.status))
+                    .bind(&u.body)
+                    .bind(ms(u.display_at))
+                    .bind(ms(u.created_at))
+                    .bind(ms(u.updated_at))
+                    .bind(u.deliver_notifications)
+                    .execute(&mut *c)
+                    .await?;
+                    for (n, a) in u.affected_components.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO update_components (update_id, component_id, position, \
+                             old_status, new_status) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(u.id.as_str())
+                        .bind(a.component_id.as_str())
+                        .bind(n as i32)
+                        .bind(a.old_status.as_str())
+                        .bind(a.new_status.as_str())
+                        .execute(&mut *c)
+                        .await?;
+                        let cause = format!("{}:{}", r.kind, r.id);
+                        let change = StatusChange {
+                            component_id: a.component_id.clone(),
+                            at: u.display_at,
+                            old_status: Some(a.old_status),
+                            new_status: a.new_status,
+                            cause,
+                        };
+                        record_change(c, &change).await?;
+                    }
+                }
+                Ok(())
+            }
+
+            async fn write_incident(c: &mut Conn, i: &Incident) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO incidents (id, kind, name, status, impact, shortlink, created_at, \
+                     started_at, monitoring_at, resolved_at, updated_at, backfilled) \
+                     VALUES ($1, 'incident', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     status = excluded.status, impact = excluded.impact, shortlink = excluded.shortlink, \
+                     created_at = excluded.created_at, started_at = excluded.started_at, \
+                     monitoring_at = excluded.monitoring_at, resolved_at = excluded.resolved_at, \
+                     updated_at = excluded.updated_at, backfilled = excluded.backfilled",
+                )
+                .bind(i.id.as_str())
+                .bind(&i.name)
+                .bind(i.status.as_str())
+                .bind(i.impact.as_str())
+                .bind(&i.shortlink)
+                .bind(ms(i.created_at))
+                .bind(ms(i.started_at))
+                .bind(i.monitoring_at.map(ms))
+                .bind(i.resolved_at.map(ms))
+                .bind(ms(i.updated_at))
+                .bind(i.backfilled)
+                .execute(&mut *c)
+                .await?;
+                write_children(
+                    c,
+                    &Owner {
+                        id: &i.id,
+                        kind: "incident",
+                        updates: &i.updates,
+                        components: &i.component_ids,
+                        update_status: |s: &IncidentStatus| s.as_str(),
+                    },
+                )
+                .await?;
+                sqlx::query("DELETE FROM postmortems WHERE incident_id = $1")
+                    .bind(i.id.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                if let Some(p) = &i.postmortem {
+                    sqlx::query(
+                        "INSERT INTO postmortems (incident_id, body, timeline_zone_label, timeline_note, \
+                         contributing_factors, stabilization_steps, impact, corrective_actions, \
+                         published_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(i.id.as_str())
+                    .bind(&p.body)
+                    .bind(&p.timeline_zone_label)
+                    .bind(&p.timeline_note)
+                    .bind(&p.contributing_factors)
+                    .bind(&p.stabilization_steps)
+                    .bind(&p.impact)
+                    .bind(&p.corrective_actions)
+                    .bind(p.published_at.map(ms))
+                    .bind(ms(p.updated_at))
+                    .execute(&mut *c)
+                    .await?;
+                    for (n, row) in p.timeline.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO postmortem_timeline (incident_id, position, at, activity) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(i.id.as_str())
+                        .bind(n as i32)
+                        .bind(ms(row.at))
+                        .bind(&row.activity)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+
+            async fn write_maintenance(c: &mut Conn, m: &Maintenance) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO incidents (id, kind, name, status, impact, created_at, started_at, \
+                     updated_at, scheduled_for, scheduled_until, auto_start, auto_complete) \
+                     VALUES ($1, 'maintenance', $2, $3, $4, $5, $6, $7, $6, $8, $9, $10) \
+                     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, \
+                     status = excluded.status, impact = excluded.impact, created_at = excluded.created_at, \
+                     started_at = excluded.started_at, updated_at = excluded.updated_at, \
+                     scheduled_for = excluded.scheduled_for, scheduled_until = excluded.scheduled_until, \
+                     auto_start = excluded.auto_start, auto_complete = excluded.auto_complete",
+                )
+                .bind(m.id.as_str())
+                .bind(&m.name)
+                .bind(m.status.as_str())
+                .bind(m.impact.as_str())
+                .bind(ms(m.created_at))
+                .bind(ms(m.scheduled_for))
+                .bind(ms(m.updated_at))
+                .bind(ms(m.scheduled_until))
+                .bind(m.auto_start)
+                .bind(m.auto_complete)
+                .execute(&mut *c)
+                .await?;
+                write_children(
+                    c,
+                    &Owner {
+                        id: &m.id,
+                        kind: "maintenance",
+                        updates: &m.updates,
+                        components: &m.component_ids,
+                        update_status: |s: &MaintenanceStatus| s.as_str(),
+                    },
+                )
+                .await
+            }
+
+            async fn pause(options: &ImportOptions) {
+                if let Some(d) = options.pause_between_objects {
+                    tokio::time::sleep(d).await;
+                }
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                fn engine(&self) -> &'static str {
+                    $engine
+                }
+
+                async fn migrate(&self) -> StoreResult<()> {
+                    Self::MIGRATOR.run(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn ping(&self) -> StoreResult<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                #[tracing::instrument(skip_all, fields(engine = $engine))]
+                async fn load(&self) -> StoreResult<Option<PageDocument>> {
+                    let mut tx = self.pool.begin().await?;
+                    if let Some(sql) = $read_tx {
+                        sqlx::query(sql).execute(&mut *tx).await?;
+                    }
+                    let doc = load_in(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(doc)
+                }
+
+                #[tracing::instrument(skip_all, fields(engine = $engine))]
+                async fn import(
+                    &self,
+                    file: DataFile,
+                    now: DateTime<Utc>,
+                    options: &ImportOptions,
+                ) -> StoreResult<ImportReport> {
+                    let mut tx = self.pool.begin().await?;
+                    let existing = load_in(&mut tx).await?;
+                    let doc = file.into_document(existing.as_ref(), now)?;
+                    let mut report = ImportReport::default();
+                    let mut count = |changed: bool| {
+                        if changed { report.written += 1 } else { report.unchanged += 1 }
+                        changed
+                    };
+                    if count(existing.as_ref().map(|e| &e.page) != Some(&doc.page)) {
+                        write_page(&mut tx, &doc.page, now).await?;
+                    }
+                    let old = existing.as_ref();
+                    for g in &doc.groups {
+                        if count(old.and_then(|e| e.groups.iter().find(|x| x.id == g.id)) != Some(g)) {
+                            write_group(&mut tx, g).await?;
+                            pause(options).await;
+                        }
+                    }
+                    for comp in &doc.components {
+                        let before = old.and_then(|e| e.component(&comp.id));
+                        if count(before != Some(comp)) {
+                            write_component(&mut tx, comp).await?;
+                            let at = if before.is_some() { now } else { comp.created_at };
+                            let was = before.map(|b| b.status);
+                            if let Some(ch) = history::change(&comp.id, was, comp.status, at, "import") {
+                                record_change(&mut tx, &ch).await?;
+                            }
+                            pause(options).await;
+                        }
+                    }
+                    for i in &doc.incidents {
+                        if count(old.and_then(|e| e.incident(&i.id)) != Some(i)) {
+                            write_incident(&mut tx, i).await?;
+                            pause(options).await;
+                        }
+                    }
+                    for m in &doc.maintenances {
+                        let before = old.and_then(|e| e.maintenances.iter().find(|x| x.id == m.id));
+                        if count(before != Some(m)) {
+                            write_maintenance(&mut tx, m).await?;
+                            pause(options).await;
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(report)
+                }
+
+                async fn save_page_settings(&self, p: &PageSettings, now: DateTime<Utc>) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    write_page(&mut tx, p, now).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                #[tracing::instrument(skip_all, fields(engine = $engine, component = %component))]
+                async fn set_component_status(
+                    &self,
+                    component: &Id,
+                    status: ComponentStatus,
+                    at: DateTime<Utc>,
+                    cause: &str,
+                ) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    let row = sqlx::query("SELECT status FROM components WHERE id = $1")
+                        .bind(component.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound { what: format!("component {component}") })?;
+                    let was = wire(ComponentStatus::parse, row.try_get("status")?)?;
+                    if let Some(ch) = history::change(component, Some(was), status, at, cause) {
+                        sqlx::query("UPDATE components SET status = $1, updated_at = $2 WHERE id = $3")
+                            .bind(status.as_str())
+                            .bind(ms(at))
+                            .bind(component.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        record_change(&mut tx, &ch).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn status_history(&self, component: &Id) -> StoreResult<Vec<StatusChange>> {
+                    let rows = sqlx::query(
+                        "SELECT at, old_status, new_status, cause FROM component_status_changes \
+                         WHERE component_id = $1 ORDER BY at, id",
+                    )
+                    .bind(component.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let old: Option<String> = r.try_get("old_status")?;
+                            Ok(StatusChange {
+                                component_id: component.clone(),
+                                at: from_ms(r.try_get("at")?)?,
+                                old_status: old.as_deref().map(|s| wire(ComponentStatus::parse, s)).transpose()?,
+                                new_status: wire(ComponentStatus::parse, r.try_get("new_status")?)?,
+                                cause: r.try_get("cause")?,
+                            })
+                        })
+                        .collect()
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;
