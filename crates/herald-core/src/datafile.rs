@@ -31,7 +31,10 @@ pub enum DataFileError {
 }
 
 fn invalid(place: impl Into<String>, message: impl Into<String>) -> DataFileError {
-    DataFileError::Invalid { place: place.into(), message: message.into() }
+    DataFileError::Invalid {
+        place: place.into(),
+        message: message.into(),
+    }
 }
 
 /// The whole file.
@@ -247,12 +250,17 @@ impl DataFile {
     pub fn parse(text: &str, format: Format) -> Result<DataFile, DataFileError> {
         let file: DataFile = match format {
             Format::Toml => toml::from_str(text).map_err(|e| DataFileError::Syntax(e.to_string())),
-            Format::Json => serde_json::from_str(text).map_err(|e| DataFileError::Syntax(e.to_string())),
+            Format::Json => {
+                serde_json::from_str(text).map_err(|e| DataFileError::Syntax(e.to_string()))
+            }
         }?;
         if file.version != FORMAT_VERSION {
             return Err(invalid(
                 "version",
-                format!("this Herald reads data file version {FORMAT_VERSION}, not {}", file.version),
+                format!(
+                    "this Herald reads data file version {FORMAT_VERSION}, not {}",
+                    file.version
+                ),
             ));
         }
         Ok(file)
@@ -333,7 +341,10 @@ impl DataFile {
                         timeline: p
                             .timeline
                             .iter()
-                            .map(|r| TimelineRowSpec { at: r.at, activity: r.activity.clone() })
+                            .map(|r| TimelineRowSpec {
+                                at: r.at,
+                                activity: r.activity.clone(),
+                            })
                             .collect(),
                     }),
                 })
@@ -368,8 +379,9 @@ impl DataFile {
         now: DateTime<Utc>,
     ) -> Result<PageDocument, DataFileError> {
         self.validate()?;
-        let old_groups: HashMap<&Id, &ComponentGroup> =
-            existing.map(|d| d.groups.iter().map(|g| (&g.id, g)).collect()).unwrap_or_default();
+        let old_groups: HashMap<&Id, &ComponentGroup> = existing
+            .map(|d| d.groups.iter().map(|g| (&g.id, g)).collect())
+            .unwrap_or_default();
         let old_components: HashMap<&Id, &Component> = existing
             .map(|d| d.components.iter().map(|c| (&c.id, c)).collect())
             .unwrap_or_default();
@@ -408,13 +420,18 @@ impl DataFile {
                 created_at: c.created_at.or(old.map(|o| o.created_at)).unwrap_or(now),
                 updated_at: now,
             };
-            component.updated_at =
-                c.updated_at.unwrap_or_else(|| keep_stamp(old, &component, now));
+            component.updated_at = c
+                .updated_at
+                .unwrap_or_else(|| keep_stamp(old, &component, now));
             components.push(component);
         }
 
         let incidents = self.incidents.into_iter().map(build_incident).collect();
-        let maintenances = self.maintenances.into_iter().map(build_maintenance).collect();
+        let maintenances = self
+            .maintenances
+            .into_iter()
+            .map(build_maintenance)
+            .collect();
         let mut doc = PageDocument {
             page: PageSettings {
                 id: self.page.id,
@@ -546,7 +563,10 @@ fn check_name(place: &str, name: &str) -> Result<(), DataFileError> {
     if name.trim().is_empty() {
         Err(invalid(place, "must not be empty"))
     } else if name.chars().count() > MAX_NAME {
-        Err(invalid(place, format!("is longer than {MAX_NAME} characters")))
+        Err(invalid(
+            place,
+            format!("is longer than {MAX_NAME} characters"),
+        ))
     } else {
         Ok(())
     }
@@ -561,7 +581,10 @@ fn check_updates<S>(
     for (k, u) in updates.iter().enumerate() {
         unique(format!("{at}.updates[{k}].id"), &u.id)?;
         for (j, a) in u.affected_components.iter().enumerate() {
-            known(format!("{at}.updates[{k}].affected_components[{j}].component"), &a.component)?;
+            known(
+                format!("{at}.updates[{k}].affected_components[{j}].component"),
+                &a.component,
+            )?;
         }
     }
     Ok(())
@@ -575,9 +598,15 @@ fn chronological<S>(updates: &[UpdateSpec<S>]) -> Vec<(usize, &UpdateSpec<S>)> {
 }
 
 /// The stored `updated_at` when the object is otherwise unchanged, else `now`.
-fn keep_stamp<T: Clone + PartialEq + Stamped>(old: Option<&T>, new: &T, now: DateTime<Utc>) -> DateTime<Utc> {
+fn keep_stamp<T: Clone + PartialEq + Stamped>(
+    old: Option<&T>,
+    new: &T,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     match old {
-        Some(old) if old.with_updated_at(old.updated_at()) == new.with_updated_at(old.updated_at()) => {
+        Some(old)
+            if old.with_updated_at(old.updated_at()) == new.with_updated_at(old.updated_at()) =>
+        {
             old.updated_at()
         }
         _ => now,
@@ -594,7 +623,10 @@ impl Stamped for ComponentGroup {
         self.updated_at
     }
     fn with_updated_at(&self, at: DateTime<Utc>) -> Self {
-        ComponentGroup { updated_at: at, ..self.clone() }
+        ComponentGroup {
+            updated_at: at,
+            ..self.clone()
+        }
     }
 }
 
@@ -603,7 +635,10 @@ impl Stamped for Component {
         self.updated_at
     }
     fn with_updated_at(&self, at: DateTime<Utc>) -> Self {
-        Component { updated_at: at, ..self.clone() }
+        Component {
+            updated_at: at,
+            ..self.clone()
+        }
     }
 }
 
@@ -659,7 +694,11 @@ fn newest_first<S>(mut updates: Vec<Update<S>>) -> Vec<Update<S>> {
 fn build_incident(i: IncidentSpec) -> Incident {
     let updates = newest_first(i.updates.into_iter().map(build_update).collect());
     let first_with = |s: IncidentStatus| {
-        updates.iter().rev().find(|u| u.status == s).map(|u| u.display_at)
+        updates
+            .iter()
+            .rev()
+            .find(|u| u.status == s)
+            .map(|u| u.display_at)
     };
     let monitoring_at = first_with(IncidentStatus::Monitoring);
     let resolved_at = first_with(IncidentStatus::Resolved);
@@ -671,7 +710,10 @@ fn build_incident(i: IncidentSpec) -> Incident {
         timeline: p
             .timeline
             .into_iter()
-            .map(|r| TimelineRow { at: r.at, activity: r.activity })
+            .map(|r| TimelineRow {
+                at: r.at,
+                activity: r.activity,
+            })
             .collect(),
         contributing_factors: p.contributing_factors,
         stabilization_steps: p.stabilization_steps,
@@ -684,11 +726,15 @@ fn build_incident(i: IncidentSpec) -> Incident {
             .or(last_update)
             .unwrap_or(i.created_at),
     });
-    let derived_updated = [Some(i.created_at), last_update, postmortem.as_ref().map(|p| p.updated_at)]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(i.created_at);
+    let derived_updated = [
+        Some(i.created_at),
+        last_update,
+        postmortem.as_ref().map(|p| p.updated_at),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(i.created_at);
     Incident {
         id: i.id,
         name: i.name,
@@ -720,7 +766,9 @@ fn build_maintenance(m: MaintenanceSpec) -> Maintenance {
         auto_start: m.auto_start,
         auto_complete: m.auto_complete,
         created_at: m.created_at,
-        updated_at: m.updated_at.unwrap_or(last_update.unwrap_or(m.created_at).max(m.created_at)),
+        updated_at: m
+            .updated_at
+            .unwrap_or(last_update.unwrap_or(m.created_at).max(m.created_at)),
         component_ids: m.components,
         updates,
     }
@@ -728,15 +776,23 @@ fn build_maintenance(m: MaintenanceSpec) -> Maintenance {
 
 /// Puts a document in the canonical order every layer relies on (see [`PageDocument`]).
 pub fn sort_document(doc: &mut PageDocument) {
-    doc.groups.sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
-    let group_pos: HashMap<Id, i32> = doc.groups.iter().map(|g| (g.id.clone(), g.position)).collect();
+    doc.groups
+        .sort_by(|a, b| (a.position, &a.id).cmp(&(b.position, &b.id)));
+    let group_pos: HashMap<Id, i32> = doc
+        .groups
+        .iter()
+        .map(|g| (g.id.clone(), g.position))
+        .collect();
     let key = |c: &Component| match &c.group_id {
         Some(g) => (group_pos.get(g).copied().unwrap_or(i32::MAX), 1, c.position),
         None => (c.position, 0, 0),
     };
-    doc.components.sort_by(|a, b| (key(a), &a.id).cmp(&(key(b), &b.id)));
-    doc.incidents.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    doc.maintenances.sort_by(|a, b| (b.scheduled_for, &b.id).cmp(&(a.scheduled_for, &a.id)));
+    doc.components
+        .sort_by(|a, b| (key(a), &a.id).cmp(&(key(b), &b.id)));
+    doc.incidents
+        .sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    doc.maintenances
+        .sort_by(|a, b| (b.scheduled_for, &b.id).cmp(&(a.scheduled_for, &a.id)));
 }
 
 #[cfg(test)]

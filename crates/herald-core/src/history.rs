@@ -24,7 +24,11 @@ pub fn change(
 
 /// The status in force at `t`, given changes sorted by time; `None` before the first change.
 pub fn status_at(changes: &[StatusChange], t: DateTime<Utc>) -> Option<ComponentStatus> {
-    changes.iter().take_while(|c| c.at <= t).last().map(|c| c.new_status)
+    changes
+        .iter()
+        .take_while(|c| c.at <= t)
+        .last()
+        .map(|c| c.new_status)
 }
 
 #[cfg(test)]
@@ -34,7 +38,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2022, 11, 3, h, 0, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(2022, 11, 3, h, 0, 0)
+            .single()
+            .expect("valid")
     }
 
     #[test]
@@ -43,7 +49,8 @@ mod tests {
         let id = Id::derive("c");
         assert!(change(&id, Some(Operational), Operational, at(1), "manual").is_none());
         let first = change(&id, None, Operational, at(1), "import").expect("new component");
-        let down = change(&id, Some(Operational), MajorOutage, at(5), "incident:x").expect("change");
+        let down =
+            change(&id, Some(Operational), MajorOutage, at(5), "incident:x").expect("change");
         let up = change(&id, Some(MajorOutage), Operational, at(9), "manual").expect("change");
         assert_eq!(down.old_status, Some(Operational));
         let history = [first, down, up];

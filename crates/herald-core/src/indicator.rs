@@ -43,7 +43,10 @@ fn from_impact(i: Impact) -> Indicator {
 }
 
 fn worst(levels: impl IntoIterator<Item = Indicator>) -> Indicator {
-    levels.into_iter().max_by_key(|l| rank(*l)).unwrap_or(Indicator::None)
+    levels
+        .into_iter()
+        .max_by_key(|l| rank(*l))
+        .unwrap_or(Indicator::None)
 }
 
 /// Derives the page status from component statuses, the impacts of unresolved incidents, and
@@ -56,7 +59,11 @@ pub fn page_status(
 ) -> PageStatus {
     let by_components = worst(components.into_iter().map(from_component));
     let by_incidents = worst(unresolved_impacts.into_iter().map(from_impact));
-    let by_maintenance = if maintenance_active { Indicator::Maintenance } else { Indicator::None };
+    let by_maintenance = if maintenance_active {
+        Indicator::Maintenance
+    } else {
+        Indicator::None
+    };
     let indicator = worst([by_components, by_incidents, by_maintenance]);
     let description = match indicator {
         Indicator::None => "All Systems Operational",
@@ -74,7 +81,10 @@ pub fn page_status(
         },
         _ => "Service Under Maintenance",
     };
-    PageStatus { indicator, description }
+    PageStatus {
+        indicator,
+        description,
+    }
 }
 
 #[cfg(test)]
@@ -150,10 +160,16 @@ mod tests {
 
     /// Literal ranking used by the test to reduce many inputs to the table's key.
     fn component_rank(s: ComponentStatus) -> u8 {
-        [Operational, UnderMaintenance, DegradedPerformance, PartialOutage, MajorOutage]
-            .iter()
-            .position(|x| *x == s)
-            .expect("listed") as u8
+        [
+            Operational,
+            UnderMaintenance,
+            DegradedPerformance,
+            PartialOutage,
+            MajorOutage,
+        ]
+        .iter()
+        .position(|x| *x == s)
+        .expect("listed") as u8
     }
 
     fn expected(

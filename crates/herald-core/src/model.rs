@@ -180,7 +180,11 @@ impl PageDocument {
         let components = self.components.iter().map(|c| c.updated_at);
         let incidents = self.incidents.iter().map(|i| i.updated_at);
         let maintenances = self.maintenances.iter().map(|m| m.updated_at);
-        groups.chain(components).chain(incidents).chain(maintenances).max()
+        groups
+            .chain(components)
+            .chain(incidents)
+            .chain(maintenances)
+            .max()
     }
 
     pub fn component(&self, id: &Id) -> Option<&Component> {

@@ -96,7 +96,10 @@ wire_enum!(
 impl IncidentStatus {
     /// Investigating, identified or monitoring.
     pub fn is_unresolved(self) -> bool {
-        matches!(self, Self::Investigating | Self::Identified | Self::Monitoring)
+        matches!(
+            self,
+            Self::Investigating | Self::Identified | Self::Monitoring
+        )
     }
 }
 
@@ -148,8 +151,17 @@ mod tests {
     fn worst_status_of_a_group() {
         use ComponentStatus::*;
         assert_eq!(ComponentStatus::worst([]), Operational);
-        assert_eq!(ComponentStatus::worst([Operational, UnderMaintenance]), UnderMaintenance);
-        assert_eq!(ComponentStatus::worst([UnderMaintenance, DegradedPerformance]), DegradedPerformance);
-        assert_eq!(ComponentStatus::worst([MajorOutage, PartialOutage]), MajorOutage);
+        assert_eq!(
+            ComponentStatus::worst([Operational, UnderMaintenance]),
+            UnderMaintenance
+        );
+        assert_eq!(
+            ComponentStatus::worst([UnderMaintenance, DegradedPerformance]),
+            DegradedPerformance
+        );
+        assert_eq!(
+            ComponentStatus::worst([MajorOutage, PartialOutage]),
+            MajorOutage
+        );
     }
 }

@@ -11,12 +11,16 @@ pub fn zone(name: &str) -> Option<Tz> {
 
 /// "Nov 03, 2022 - 05:44 PDT", as status pages print an update's time.
 pub fn posted(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%b %d, %Y - %H:%M %Z").to_string()
+    at.with_timezone(&tz)
+        .format("%b %d, %Y - %H:%M %Z")
+        .to_string()
 }
 
 /// "2022-11-03 05:44:00": the wall-clock time in the zone, as a timeline row shows it.
 pub fn wall_clock(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// The zone abbreviation in force at `at`, e.g. "PDT".

@@ -28,7 +28,10 @@ pub fn incident_transition(
     if allowed {
         Ok(())
     } else {
-        Err(TransitionError { from: from.as_str(), to: to.as_str() })
+        Err(TransitionError {
+            from: from.as_str(),
+            to: to.as_str(),
+        })
     }
 }
 
@@ -49,7 +52,10 @@ pub fn maintenance_transition(
     if maintenance_rank(to) >= maintenance_rank(from) {
         Ok(())
     } else {
-        Err(TransitionError { from: from.as_str(), to: to.as_str() })
+        Err(TransitionError {
+            from: from.as_str(),
+            to: to.as_str(),
+        })
     }
 }
 

@@ -47,9 +47,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
-            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                StoreError::Conflict { what: db.message().to_string() }
-            }
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => StoreError::Conflict {
+                what: db.message().to_string(),
+            },
             other => StoreError::Other(other.to_string()),
         }
     }
@@ -105,7 +105,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<ImportReport>;
 
     /// Creates or replaces the page settings.
-    async fn save_page_settings(&self, settings: &PageSettings, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn save_page_settings(
+        &self,
+        settings: &PageSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Sets a component's status and records the change with its cause (no-op when unchanged).
     async fn set_component_status(
@@ -118,6 +122,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every recorded status change of a component, oldest first.
     async fn status_history(&self, component: &Id) -> StoreResult<Vec<StatusChange>>;
+
+    /// Every recorded status change of every component, oldest first.
+    async fn all_status_changes(&self) -> StoreResult<Vec<StatusChange>>;
 }
 
 /// Opens the store a database URL names: `sqlite://path/to/file.db` or `postgres://…`.
@@ -161,6 +168,9 @@ mod tests {
             super::redact_url("postgres://herald:s3cret@db:5432/herald"),
             "postgres://herald:***@db:5432/herald"
         );
-        assert_eq!(super::redact_url("sqlite://herald-data/herald.db"), "sqlite://herald-data/herald.db");
+        assert_eq!(
+            super::redact_url("sqlite://herald-data/herald.db"),
+            "sqlite://herald-data/herald.db"
+        );
     }
 }

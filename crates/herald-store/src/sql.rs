@@ -498,6 +498,17 @@ macro_rules! store_impl {
                 .await
             }
 
+            fn change_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<StatusChange> {
+                let old: Option<String> = r.try_get("old_status")?;
+                Ok(StatusChange {
+                    component_id: id(r.try_get("component_id")?)?,
+                    at: from_ms(r.try_get("at")?)?,
+                    old_status: old.as_deref().map(|s| wire(ComponentStatus::parse, s)).transpose()?,
+                    new_status: wire(ComponentStatus::parse, r.try_get("new_status")?)?,
+                    cause: r.try_get("cause")?,
+                })
+            }
+
             async fn pause(options: &ImportOptions) {
                 if let Some(d) = options.pause_between_objects {
                     tokio::time::sleep(d).await;
@@ -622,24 +633,23 @@ macro_rules! store_impl {
 
                 async fn status_history(&self, component: &Id) -> StoreResult<Vec<StatusChange>> {
                     let rows = sqlx::query(
-                        "SELECT at, old_status, new_status, cause FROM component_status_changes \
+                        "SELECT component_id, at, old_status, new_status, cause FROM component_status_changes \
                          WHERE component_id = $1 ORDER BY at, id",
                     )
                     .bind(component.as_str())
                     .fetch_all(&self.pool)
                     .await?;
-                    rows.iter()
-                        .map(|r| {
-                            let old: Option<String> = r.try_get("old_status")?;
-                            Ok(StatusChange {
-                                component_id: component.clone(),
-                                at: from_ms(r.try_get("at")?)?,
-                                old_status: old.as_deref().map(|s| wire(ComponentStatus::parse, s)).transpose()?,
-                                new_status: wire(ComponentStatus::parse, r.try_get("new_status")?)?,
-                                cause: r.try_get("cause")?,
-                            })
-                        })
-                        .collect()
+                    rows.iter().map(change_from_row).collect()
+                }
+
+                async fn all_status_changes(&self) -> StoreResult<Vec<StatusChange>> {
+                    let rows = sqlx::query(
+                        "SELECT component_id, at, old_status, new_status, cause FROM component_status_changes \
+                         ORDER BY at, id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(change_from_row).collect()
                 }
             }
         }

@@ -25,7 +25,11 @@ fn find_bin() -> PathBuf {
         return PathBuf::from(dir);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     versions.retain(|p| p.join("initdb").exists());
     versions.sort_by_key(|p| {
@@ -57,8 +61,16 @@ fn is_root() -> bool {
 impl PgCluster {
     /// Creates and starts a new cluster. Panics with the server's own words if it cannot.
     pub fn start() -> PgCluster {
-        let dir = tempfile::Builder::new().prefix("herald-pg-").tempdir().expect("temp dir");
-        let cluster = PgCluster { bin: find_bin(), port: free_port(), as_postgres_user: is_root(), dir };
+        let dir = tempfile::Builder::new()
+            .prefix("herald-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let cluster = PgCluster {
+            bin: find_bin(),
+            port: free_port(),
+            as_postgres_user: is_root(),
+            dir,
+        };
         if cluster.as_postgres_user {
             // PostgreSQL refuses to run as root: hand the folder to the postgres account.
             let status = Command::new("chown")
@@ -69,10 +81,20 @@ impl PgCluster {
             assert!(status.success(), "chown of the cluster folder failed");
         }
         let data = cluster.data_dir();
-        cluster.run("initdb", &[
-            "-D", data.to_str().expect("utf-8 path"),
-            "-U", "herald", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C",
-        ]);
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().expect("utf-8 path"),
+                "-U",
+                "herald",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+        );
         cluster.start_server();
         cluster
     }
@@ -94,7 +116,10 @@ impl PgCluster {
 
     fn run(&self, tool: &str, args: &[&str]) {
         let out = self.command(tool).args(args).output().unwrap_or_else(|e| {
-            panic!("cannot run {tool} from {}: {e} (install Debian's postgresql)", self.bin.display())
+            panic!(
+                "cannot run {tool} from {}: {e} (install Debian's postgresql)",
+                self.bin.display()
+            )
         });
         assert!(
             out.status.success(),
@@ -114,11 +139,19 @@ impl PgCluster {
         );
         let log = self.dir.path().join("server.log");
         let data = self.data_dir();
-        self.run("pg_ctl", &[
-            "-D", data.to_str().expect("utf-8 path"),
-            "-l", log.to_str().expect("utf-8 path"),
-            "-o", &options, "-w", "start",
-        ]);
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().expect("utf-8 path"),
+                "-l",
+                log.to_str().expect("utf-8 path"),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        );
     }
 
     /// Stops the server at once, as a crash or an outage would.
@@ -126,7 +159,14 @@ impl PgCluster {
         let data = self.data_dir();
         let _ = self
             .command("pg_ctl")
-            .args(["-D", data.to_str().expect("utf-8 path"), "-m", "immediate", "-w", "stop"])
+            .args([
+                "-D",
+                data.to_str().expect("utf-8 path"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -144,8 +184,23 @@ impl PgCluster {
     /// Creates an empty database with a unique name and returns its URL.
     pub fn create_database(&self) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        self.run("createdb", &["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "herald", &name]);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        self.run(
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "herald",
+                &name,
+            ],
+        );
         self.url(&name)
     }
 
@@ -155,7 +210,11 @@ impl PgCluster {
         let pg_ctl = self.bin.join("pg_ctl");
         let stop = format!(
             "{}{} -D {} -m immediate stop",
-            if self.as_postgres_user { "runuser -u postgres -- " } else { "" },
+            if self.as_postgres_user {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
             pg_ctl.display(),
             data.display()
         );
@@ -195,7 +254,9 @@ pub fn shared_cluster() -> &'static PgCluster {
 /// A migrated store on a fresh database of the shared cluster.
 pub async fn postgres_store() -> Arc<dyn Store> {
     let url = shared_cluster().create_database();
-    let store = PostgresStore::open(&url).await.expect("connect to the test cluster");
+    let store = PostgresStore::open(&url)
+        .await
+        .expect("connect to the test cluster");
     store.migrate().await.expect("migrate");
     Arc::new(store)
 }

@@ -52,22 +52,53 @@ fn the_example_holds_the_whole_report() {
         .find(|i| i.name == "General system slowness on the DrChrono platform")
         .expect("first incident");
     let statuses: Vec<_> = slowness.updates.iter().map(|u| u.status.as_str()).collect();
-    assert_eq!(statuses, ["resolved", "monitoring", "identified", "identified", "identified"]);
+    assert_eq!(
+        statuses,
+        [
+            "resolved",
+            "monitoring",
+            "identified",
+            "identified",
+            "identified"
+        ]
+    );
     let pm = slowness.postmortem.as_ref().expect("postmortem");
     assert_eq!(pm.timeline.len(), 28);
     assert_eq!(pm.timeline_zone_label.as_deref(), Some("PST"));
-    for section in [&pm.contributing_factors, &pm.stabilization_steps, &pm.impact, &pm.corrective_actions]
-    {
+    for section in [
+        &pm.contributing_factors,
+        &pm.stabilization_steps,
+        &pm.impact,
+        &pm.corrective_actions,
+    ] {
         assert!(!section.trim().is_empty());
     }
     let tz = crate::timefmt::zone(&doc.page.time_zone).expect("zone");
     // The report's "PST" wall clock on 3 Nov is really PDT: 05:44 local is 12:44 UTC.
-    let created = pm.timeline.iter().find(|r| r.activity.starts_with("Status page was created"));
-    assert_eq!(crate::timefmt::api(created.expect("row").at), "2022-11-03T12:44:00.000Z");
-    assert_eq!(crate::timefmt::posted(slowness.updates[4].display_at, tz), "Nov 03, 2022 - 05:44 PDT");
-    assert_eq!(crate::timefmt::posted(pm.published_at.expect("published"), tz), "Nov 14, 2022 - 11:37 PST");
-    assert_eq!(slowness.started_at, "2022-11-03T05:00:00Z".parse::<DateTime<Utc>>().expect("t"));
-    assert!(doc.incidents.iter().any(|i| i.name == "Task and message counts are temporarily unavailable"));
+    let created = pm
+        .timeline
+        .iter()
+        .find(|r| r.activity.starts_with("Status page was created"));
+    assert_eq!(
+        crate::timefmt::api(created.expect("row").at),
+        "2022-11-03T12:44:00.000Z"
+    );
+    assert_eq!(
+        crate::timefmt::posted(slowness.updates[4].display_at, tz),
+        "Nov 03, 2022 - 05:44 PDT"
+    );
+    assert_eq!(
+        crate::timefmt::posted(pm.published_at.expect("published"), tz),
+        "Nov 14, 2022 - 11:37 PST"
+    );
+    assert_eq!(
+        slowness.started_at,
+        "2022-11-03T05:00:00Z".parse::<DateTime<Utc>>().expect("t")
+    );
+    assert!(doc
+        .incidents
+        .iter()
+        .any(|i| i.name == "Task and message counts are temporarily unavailable"));
 }
 
 #[test]
@@ -88,25 +119,37 @@ fn a_second_import_keeps_timestamps() {
     let file = DataFile::parse(SMALL, Format::Toml).expect("parses");
     let first = file.clone().into_document(None, now()).expect("valid");
     let later = now() + chrono::Duration::hours(1);
-    let second = file.clone().into_document(Some(&first), later).expect("valid");
+    let second = file
+        .clone()
+        .into_document(Some(&first), later)
+        .expect("valid");
     assert_eq!(first, second);
     let mut renamed = file;
     renamed.components[0].name = "Public API".into();
     let third = renamed.into_document(Some(&first), later).expect("valid");
     assert_eq!(third.components[0].updated_at, later);
-    assert_eq!(third.components[0].created_at, first.components[0].created_at);
+    assert_eq!(
+        third.components[0].created_at,
+        first.components[0].created_at
+    );
 }
 
 fn error_of(text: &str) -> String {
     match DataFile::parse(text, Format::Toml) {
         Err(e) => e.to_string(),
-        Ok(f) => f.into_document(None, now()).expect_err("should be refused").to_string(),
+        Ok(f) => f
+            .into_document(None, now())
+            .expect_err("should be refused")
+            .to_string(),
     }
 }
 
 #[test]
 fn a_wrong_status_names_its_line() {
-    let text = SMALL.replace("status = \"investigating\"\nimpact", "status = \"investigatin\"\nimpact");
+    let text = SMALL.replace(
+        "status = \"investigating\"\nimpact",
+        "status = \"investigatin\"\nimpact",
+    );
     let e = error_of(&text);
     assert!(e.contains("line 17"), "{e}");
     assert!(e.contains("investigatin"), "{e}");
@@ -122,7 +165,10 @@ fn a_missing_field_names_its_table() {
 
 #[test]
 fn a_bad_time_names_its_line() {
-    let text = SMALL.replace("2024-03-05T13:58:01Z\"\ncomponents", "2024-03-05 lunchtime\"\ncomponents");
+    let text = SMALL.replace(
+        "2024-03-05T13:58:01Z\"\ncomponents",
+        "2024-03-05 lunchtime\"\ncomponents",
+    );
     let e = error_of(&text);
     assert!(e.contains("line 19"), "{e}");
 }
@@ -130,16 +176,33 @@ fn a_bad_time_names_its_line() {
 #[test]
 fn semantic_errors_name_the_place() {
     let cases = [
-        (SMALL.replace("components = [\"componentapi\"]", "components = [\"nosuchthing0\"]"),
-            "incidents[0].components[0]: no component has id `nosuchthing0`"),
+        (
+            SMALL.replace(
+                "components = [\"componentapi\"]",
+                "components = [\"nosuchthing0\"]",
+            ),
+            "incidents[0].components[0]: no component has id `nosuchthing0`",
+        ),
         (SMALL.replace("Etc/UTC", "Mars/Olympus"), "page.time_zone"),
-        (SMALL.replace("id = \"update000001\"", "id = \"componentapi\""),
-            "incidents[0].updates[0].id: id `componentapi` is used twice"),
-        (SMALL.replace("status = \"investigating\"\nbody", "status = \"monitoring\"\nbody"),
-            "incidents[0].status: the incident is `investigating` but its newest update"),
-        (SMALL.replace("version = 1", "version = 7"), "version: this Herald reads data file version 1"),
-        (SMALL.replace("name = \"API\"", &format!("name = \"{}\"", "x".repeat(256))),
-            "components[0].name: is longer than 255 characters"),
+        (
+            SMALL.replace("id = \"update000001\"", "id = \"componentapi\""),
+            "incidents[0].updates[0].id: id `componentapi` is used twice",
+        ),
+        (
+            SMALL.replace(
+                "status = \"investigating\"\nbody",
+                "status = \"monitoring\"\nbody",
+            ),
+            "incidents[0].status: the incident is `investigating` but its newest update",
+        ),
+        (
+            SMALL.replace("version = 1", "version = 7"),
+            "version: this Herald reads data file version 1",
+        ),
+        (
+            SMALL.replace("name = \"API\"", &format!("name = \"{}\"", "x".repeat(256))),
+            "components[0].name: is longer than 255 characters",
+        ),
     ];
     for (text, expected) in cases {
         let e = error_of(&text);
@@ -149,6 +212,7 @@ fn semantic_errors_name_the_place() {
 
 #[test]
 fn json_errors_carry_line_and_column() {
-    let e = DataFile::parse("{\n  \"version\": 1,\n  \"page\": 3\n}", Format::Json).expect_err("bad");
+    let e =
+        DataFile::parse("{\n  \"version\": 1,\n  \"page\": 3\n}", Format::Json).expect_err("bad");
     assert!(e.to_string().contains("line 3"), "{e}");
 }

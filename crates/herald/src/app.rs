@@ -1,0 +1,219 @@
+//! Wiring: the shared state handed to handlers, the snapshot refresher, and the server's run
+//! loop with a given listener and shutdown signal (the seam every end-to-end test uses).
+
+use crate::config::Config;
+use crate::render::{self, Branding, Snapshot, SnapshotInput};
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use herald_core::datafile::{DataFile, Format};
+use herald_core::{Id, PageDocument, PageSettings};
+use herald_store::{ImportOptions, Store, StoreResult};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The example page shown by `herald serve --demo`.
+pub const DEMO_FILE: &str = include_str!("../../../examples/drchrono-2022-11.toml");
+
+/// Where "now" comes from; tests put in their own.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// The public site; swapped whole after each change.
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    /// Set while the snapshot could not be refreshed from the database.
+    pub stale: Arc<AtomicBool>,
+    pub refresh: Arc<Notify>,
+    pub branding: Arc<Branding>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, branding: Branding, clock: Clock) -> Self {
+        AppState {
+            store,
+            snapshot: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
+            stale: Arc::new(AtomicBool::new(false)),
+            refresh: Arc::new(Notify::new()),
+            branding: Arc::new(branding),
+            clock,
+        }
+    }
+
+    /// Rebuilds the snapshot from one read of the store and swaps it in. On a database error the
+    /// previous snapshot stays and is marked stale.
+    pub async fn rebuild_snapshot(&self) -> StoreResult<()> {
+        let loaded = async {
+            let doc = self.store.load().await?;
+            let history = self.store.all_status_changes().await?;
+            Ok::<_, herald_store::StoreError>((doc, history))
+        }
+        .await;
+        let (doc, history) = match loaded {
+            Ok(x) => x,
+            Err(e) => {
+                self.stale.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        let doc = doc.unwrap_or_else(|| PageDocument::empty(placeholder_page()));
+        let input = SnapshotInput {
+            doc,
+            history,
+            now: (self.clock)(),
+            branding: (*self.branding).clone(),
+        };
+        let previous = self.snapshot.load_full();
+        let snapshot = tokio::task::spawn_blocking(move || render::build(&input, Some(&previous)))
+            .await
+            .map_err(|e| herald_store::StoreError::Other(format!("snapshot build failed: {e}")))?;
+        self.snapshot.store(Arc::new(snapshot));
+        self.stale.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Asks for a rebuild soon; bursts of asks coalesce into one or two rebuilds.
+    pub fn changed(&self) {
+        self.refresh.notify_one();
+    }
+}
+
+/// Settings for a page that has not been set up yet.
+fn placeholder_page() -> PageSettings {
+    PageSettings {
+        id: Id::derive("page"),
+        name: "Status".into(),
+        url: "http://127.0.0.1:8080".into(),
+        time_zone: "Etc/UTC".into(),
+    }
+}
+
+/// Opens and migrates the configured store.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url();
+    let store = herald_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", herald_store::redact_url(&url)))?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// How `serve` starts.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Import the example page when the database holds none.
+    pub demo: bool,
+}
+
+/// Opens the store, seeds the demo page if asked, applies page settings from configuration,
+/// and renders the first snapshot.
+pub async fn prepare(
+    config: &Config,
+    options: &ServeOptions,
+    clock: Clock,
+) -> anyhow::Result<AppState> {
+    let store = open_store(config).await?;
+    let now = clock();
+    if options.demo && store.load().await?.is_none() {
+        let mut file = DataFile::parse(DEMO_FILE, Format::Toml).context("the demo file")?;
+        file.page.url = format!("http://{}", config.listen);
+        store
+            .import(file, now, &ImportOptions::default())
+            .await
+            .context("importing the demo page")?;
+        tracing::info!("imported the demo page");
+    }
+    apply_page_config(store.as_ref(), config, now).await?;
+    let branding = Branding {
+        logo_url: config.page.logo_url.clone(),
+        accent_color: config.page.accent_color.clone(),
+    };
+    let state = AppState::new(store, branding, clock);
+    state
+        .rebuild_snapshot()
+        .await
+        .context("building the first snapshot")?;
+    Ok(state)
+}
+
+/// Writes page settings given in configuration over the stored ones.
+async fn apply_page_config(
+    store: &dyn Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let p = &config.page;
+    if p.name.is_none() && p.url.is_none() && p.time_zone.is_none() {
+        return Ok(());
+    }
+    let current = store
+        .load()
+        .await?
+        .map(|d| d.page)
+        .unwrap_or_else(placeholder_page);
+    let wanted = PageSettings {
+        id: current.id.clone(),
+        name: p.name.clone().unwrap_or_else(|| current.name.clone()),
+        url: p.url.clone().unwrap_or_else(|| current.url.clone()),
+        time_zone: p
+            .time_zone
+            .as_ref()
+            .map(|z| z.0.clone())
+            .unwrap_or_else(|| current.time_zone.clone()),
+    };
+    if wanted != current {
+        store.save_page_settings(&wanted, now).await?;
+    }
+    Ok(())
+}
+
+/// How often the snapshot is rebuilt even without a change (day boundaries, missed notices).
+pub const PERIODIC_REFRESH: Duration = Duration::from_secs(30);
+
+/// Keeps the snapshot fresh until `shutdown` fires.
+async fn refresher(state: AppState, shutdown: Arc<Notify>) {
+    loop {
+        tokio::select! {
+            _ = state.refresh.notified() => {}
+            _ = tokio::time::sleep(PERIODIC_REFRESH) => {}
+            _ = shutdown.notified() => return,
+        }
+        if let Err(e) = state.rebuild_snapshot().await {
+            tracing::warn!(error = %e, "snapshot refresh failed; serving the last good one");
+        }
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn run(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(Notify::new());
+    let background = tokio::spawn(refresher(state.clone(), stop.clone()));
+    let app = crate::http::router(state);
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server")?;
+    stop.notify_waiters();
+    stop.notify_one();
+    let _ = background.await;
+    Ok(())
+}

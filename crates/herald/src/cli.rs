@@ -1,0 +1,214 @@
+//! The `herald` command: serve, migrate, import, export, check-config.
+
+use crate::app::{self, ServeOptions};
+use crate::config::{Config, DatabaseUrl};
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use herald_core::datafile::{DataFile, Format};
+use herald_store::ImportOptions;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "herald",
+    version,
+    about = "Status page, uptime monitor and incident communication"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./herald.toml when it exists).
+    #[arg(long, global = true, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded database (overrides `data_dir`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (overrides `database_url`): sqlite://FILE or postgres://…
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Start with the example page when the database is empty.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create or update the database schema.
+    Migrate,
+    /// Import a data file (TOML, or JSON by its .json ending) in one transaction.
+    Import { file: PathBuf },
+    /// Print the whole page as a data file.
+    Export {
+        #[arg(long, value_enum, default_value = "toml")]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the configuration and print it (secrets hidden).
+    CheckConfig,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExportFormat {
+    Toml,
+    Json,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = std::env::var("HERALD_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("herald: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the configuration the flags point at, with the flags applied on top.
+fn load_config(cli: &Cli, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
+    let default = Path::new("herald.toml");
+    let file = cli
+        .config
+        .as_deref()
+        .or(default.exists().then_some(default));
+    let mut config = Config::load(file, std::env::vars())?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(url) = &cli.database_url {
+        config.database_url = Some(DatabaseUrl(url.clone()));
+    }
+    if let Some(addr) = listen {
+        config.listen = addr;
+    }
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { demo, listen } => {
+            let config = load_config(&cli, *listen)?;
+            let state =
+                app::prepare(&config, &ServeOptions { demo: *demo }, app::system_clock()).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            eprintln!("herald: serving on http://{}", listener.local_addr()?);
+            app::run(state, listener, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            println!(
+                "migrated the {} database {}",
+                store.engine(),
+                herald_store::redact_url(&config.database_url())
+            );
+            Ok(())
+        }
+        Command::Import { file } => {
+            let config = load_config(&cli, None)?;
+            let shown = file.display().to_string();
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("cannot read {shown}"))?;
+            let data = DataFile::parse(&text, Format::from_path(&shown))
+                .map_err(|e| anyhow!("{shown}: {e}"))?;
+            let store = app::open_store(&config).await?;
+            let options = ImportOptions {
+                pause_between_objects: std::env::var("HERALD_IMPORT_PAUSE_MS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .map(Duration::from_millis),
+            };
+            let report = store
+                .import(data, chrono::Utc::now(), &options)
+                .await
+                .map_err(|e| anyhow!("{shown}: {e}"))?;
+            println!(
+                "imported {shown}: {} written, {} unchanged (nothing else was touched)",
+                report.written, report.unchanged
+            );
+            Ok(())
+        }
+        Command::Export { format, out } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            let doc = store
+                .load()
+                .await?
+                .ok_or_else(|| anyhow!("the database holds no page yet"))?;
+            let format = match format {
+                ExportFormat::Toml => Format::Toml,
+                ExportFormat::Json => Format::Json,
+            };
+            let text = DataFile::from_document(&doc).render(format);
+            match out {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let config = load_config(&cli, None)?;
+            println!("configuration OK");
+            println!("listen       = {}", config.listen);
+            println!("data_dir     = {}", config.data_dir.display());
+            println!(
+                "database_url = {}",
+                herald_store::redact_url(&config.database_url())
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("herald: shutting down");
+}

@@ -1,0 +1,339 @@
+//! Configuration: built-in defaults, then `herald.toml`, then `HERALD_*` environment variables,
+//! then command-line flags. Checked once at start; a bad file is reported with its path, line and
+//! key, a bad variable with its name.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Herald's settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Folder for the embedded database and other local state.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://…`; defaults to `sqlite://{data_dir}/herald.db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<DatabaseUrl>,
+    #[serde(default)]
+    pub page: PageConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+}
+
+/// Page settings that override what is stored, when given.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    pub name: Option<String>,
+    /// The public address of the page.
+    pub url: Option<String>,
+    pub time_zone: Option<TimeZoneName>,
+    /// Address of a logo image shown in the header.
+    pub logo_url: Option<String>,
+    /// Main colour (CSS colour), used for links and the operational state.
+    pub accent_color: Option<String>,
+}
+
+/// The first admin account, created at start when no account exists.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub email: Option<String>,
+    pub password: Option<Secret>,
+}
+
+/// A string that never shows in logs or `Debug` output.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// A database URL checked for a known scheme; its `Debug` hides the password.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", herald_store::redact_url(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if known.iter().any(|k| s.starts_with(k)) {
+            Ok(DatabaseUrl(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{}` is not a database URL: use sqlite://FILE or postgres://USER@HOST/DB",
+                herald_store::redact_url(&s)
+            )))
+        }
+    }
+}
+
+/// An IANA time zone name, checked against the zone database.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct TimeZoneName(pub String);
+
+impl<'de> Deserialize<'de> for TimeZoneName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match herald_core::timefmt::zone(&s) {
+            Some(_) => Ok(TimeZoneName(s)),
+            None => Err(serde::de::Error::custom(format!(
+                "`{s}` is not an IANA time zone name (e.g. America/Los_Angeles)"
+            ))),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("herald-data")
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            database_url: None,
+            page: PageConfig::default(),
+            admin: AdminConfig::default(),
+        }
+    }
+}
+
+/// Every key and the environment variable that overrides it.
+pub const ENV_KEYS: &[(&str, &[&str])] = &[
+    ("HERALD_LISTEN", &["listen"]),
+    ("HERALD_DATA_DIR", &["data_dir"]),
+    ("HERALD_DATABASE_URL", &["database_url"]),
+    ("HERALD_PAGE_NAME", &["page", "name"]),
+    ("HERALD_PAGE_URL", &["page", "url"]),
+    ("HERALD_PAGE_TIME_ZONE", &["page", "time_zone"]),
+    ("HERALD_PAGE_LOGO_URL", &["page", "logo_url"]),
+    ("HERALD_PAGE_ACCENT_COLOR", &["page", "accent_color"]),
+    ("HERALD_ADMIN_EMAIL", &["admin", "email"]),
+    ("HERALD_ADMIN_PASSWORD", &["admin", "password"]),
+];
+
+/// A configuration that cannot be used, with where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The message from the TOML reader carries the line, column and key.
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// The database the configuration names.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("herald.db").display()),
+        }
+    }
+
+    /// Loads defaults, then the file (if any), then the variables in `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = toml::Table::new();
+        if let Some(path) = file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            // Read once as the typed config, so that every mistake comes with line and key.
+            toml::from_str::<Config>(&text).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            table = toml::from_str(&text).map_err(|e| ConfigError::File {
+                path: shown,
+                message: e.to_string(),
+            })?;
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (var, path) in ENV_KEYS {
+            let Some((_, value)) = env.iter().find(|(k, _)| k == var) else {
+                continue;
+            };
+            let value = toml::Value::String(value.clone());
+            let env_error = |message: String| ConfigError::Env {
+                var: var.to_string(),
+                message,
+            };
+            set_path(&mut table, path, value.clone()).map_err(env_error)?;
+            // Check each variable on its own, so that an error names it.
+            let mut probe = toml::Table::new();
+            set_path(&mut probe, path, value).map_err(env_error)?;
+            Config::deserialize(probe).map_err(|e| env_error(e.message().to_string()))?;
+        }
+        for (k, _) in &env {
+            if k.starts_with("HERALD_")
+                && !ENV_KEYS.iter().any(|(v, _)| v == k)
+                && !IGNORED_ENV.contains(&k.as_str())
+            {
+                tracing::warn!(variable = %k, "unknown HERALD_ variable ignored");
+            }
+        }
+        Config::deserialize(table).map_err(|e| ConfigError::Env {
+            var: "HERALD_*".into(),
+            message: e.message().to_string(),
+        })
+    }
+}
+
+/// Variables read elsewhere (not configuration keys).
+const IGNORED_ENV: &[&str] = &[
+    "HERALD_CONFIG",
+    "HERALD_API_KEY",
+    "HERALD_LOG",
+    "HERALD_IMPORT_PAUSE_MS",
+];
+
+/// Sets `path` (e.g. `["page", "name"]`) in `table`, creating tables on the way.
+fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        return Ok(());
+    };
+    let mut node = table;
+    for key in parents {
+        node = node
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}` in the file is not a table"))?;
+    }
+    node.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new()
+            .suffix(".toml")
+            .tempfile()
+            .expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        f
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_a_file() {
+        let c = Config::load(None, env(&[])).expect("defaults");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://herald-data/herald.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let f =
+            file("listen = \"127.0.0.1:9000\"\n[page]\nname = \"Acme\"\ntime_zone = \"Etc/UTC\"\n");
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("HERALD_PAGE_NAME", "Acme Status"),
+                ("HERALD_DATA_DIR", "/tmp/h"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.page.name.as_deref(), Some("Acme Status"));
+        assert_eq!(c.database_url(), "sqlite:///tmp/h/herald.db");
+    }
+
+    #[test]
+    fn a_bad_file_names_path_line_and_key() {
+        let f = file("listen = \"127.0.0.1:9000\"\n\n[page]\ntime_zone = \"Mars/Olympus\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains(&f.path().display().to_string()), "{e}");
+        assert!(e.contains("line 4"), "{e}");
+        assert!(e.contains("time_zone"), "{e}");
+        assert!(e.contains("Mars/Olympus"), "{e}");
+
+        let f = file("listne = \"127.0.0.1:9000\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("listne"), "{e}");
+
+        let f = file("listen = \"nowhere\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("listen"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_variable_is_named() {
+        let e = Config::load(None, env(&[("HERALD_LISTEN", "nowhere")])).expect_err("refused");
+        assert!(
+            e.to_string()
+                .starts_with("environment variable HERALD_LISTEN:"),
+            "{e}"
+        );
+        let e =
+            Config::load(None, env(&[("HERALD_DATABASE_URL", "mysql://x")])).expect_err("refused");
+        assert!(e.to_string().contains("HERALD_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("HERALD_ADMIN_PASSWORD", "hunter2"),
+                ("HERALD_DATABASE_URL", "postgres://herald:s3cret@db/herald"),
+            ]),
+        )
+        .expect("loads");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+}

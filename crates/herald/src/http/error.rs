@@ -1,0 +1,66 @@
+//! The one error type of the HTTP layer and its mapping to responses: JSON
+//! `{"error": ..., "field": ...}` with the right status; internal details are logged, not sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use herald_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// Bad input; `field` names the offending field when there is one.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => AppError::NotFound,
+            StoreError::Invalid(e) => AppError::Invalid {
+                field: None,
+                message: e.to_string(),
+            },
+            StoreError::Conflict { what } => AppError::Invalid {
+                field: None,
+                message: what,
+            },
+            StoreError::Unavailable(_) => AppError::Unavailable,
+            StoreError::Other(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not found"})),
+            AppError::Invalid { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": message, "field": field}),
+            ),
+            AppError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the database is unavailable; try again shortly"}),
+            ),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "internal error"}),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,24 @@
+//! The HTTP surface: the public site served from the snapshot, health checks, and (later) the
+//! admin UI and APIs. One error type, [`error::AppError`], mapped to responses in one place.
+
+use crate::app::AppState;
+use axum::routing::get;
+use axum::Router;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+
+pub mod error;
+pub mod public;
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/readyz", get(public::readyz))
+        .fallback(public::snapshot)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,13 @@
+//! Herald: a self-hosted status page, uptime monitor and incident-communication server.
+//!
+//! - [`config`]: settings from file, environment and flags.
+//! - [`app`]: shared state, the snapshot refresher, the server run loop.
+//! - [`http`]: routes; public reads come from the snapshot only.
+//! - [`render`]: the snapshot — every public response, pre-rendered and precompressed.
+//! - [`cli`]: the `herald` command.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod render;
