@@ -687,7 +687,7 @@ fn build_update<S>(u: UpdateSpec<S>) -> Update<S> {
 
 /// Newest first, as every page and API lists updates.
 fn newest_first<S>(mut updates: Vec<Update<S>>) -> Vec<Update<S>> {
-    updates.sort_by(|a, b| (b.display_at, b.created_at).cmp(&(a.display_at, a.created_at)));
+    updates.sort_by_key(|u| std::cmp::Reverse((u.display_at, u.created_at)));
     updates
 }
 

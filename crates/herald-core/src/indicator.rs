@@ -92,10 +92,18 @@ mod tests {
     use super::*;
     use ComponentStatus::*;
 
-    /// (worst component status, worst unresolved impact, maintenance active) → expected.
-    /// `None` in the first two columns means "no components" / "no unresolved incidents".
+    /// (worst component status, worst unresolved impact, maintenance active, indicator,
+    /// description). `None` in the first two columns: no components / no unresolved incidents.
+    type Row = (
+        Option<ComponentStatus>,
+        Option<Impact>,
+        bool,
+        &'static str,
+        &'static str,
+    );
+
     #[rustfmt::skip]
-    const TABLE: &[(Option<ComponentStatus>, Option<Impact>, bool, &str, &str)] = &[
+    const TABLE: &[Row] = &[
         (None, None, false, "none", "All Systems Operational"),
         (None, None, true, "maintenance", "Service Under Maintenance"),
         (None, Some(Impact::None), false, "none", "All Systems Operational"),

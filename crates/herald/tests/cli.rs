@@ -20,7 +20,11 @@ fn herald() -> Command {
 }
 
 fn run(db: &str, args: &[&str]) -> Output {
-    herald().args(args).args(["--database-url", db]).output().expect("herald runs")
+    herald()
+        .args(args)
+        .args(["--database-url", db])
+        .output()
+        .expect("herald runs")
 }
 
 fn ok(out: &Output) -> String {
@@ -74,7 +78,11 @@ fn bad_files_are_refused_with_their_place_and_change_nothing() {
     ok(&run(&db, &["import", good.to_str().expect("utf-8")]));
     let before = export(&db);
     let line_of = |needle: &str| {
-        EXAMPLE.lines().position(|l| l.contains(needle)).expect("needle in example") + 1
+        EXAMPLE
+            .lines()
+            .position(|l| l.contains(needle))
+            .expect("needle in example")
+            + 1
     };
     let cases = [
         (
@@ -84,7 +92,10 @@ fn bad_files_are_refused_with_their_place_and_change_nothing() {
         ),
         (
             "missing field",
-            EXAMPLE.replace("name = \"Task and message counts are temporarily unavailable\"\n", ""),
+            EXAMPLE.replace(
+                "name = \"Task and message counts are temporarily unavailable\"\n",
+                "",
+            ),
             "missing field `name`".to_string(),
         ),
         (
@@ -94,7 +105,10 @@ fn bad_files_are_refused_with_their_place_and_change_nothing() {
         ),
         (
             "unknown component",
-            EXAMPLE.replace("components = [\"drchronocom1\"]", "components = [\"nosuchthing0\"]"),
+            EXAMPLE.replace(
+                "components = [\"drchronocom1\"]",
+                "components = [\"nosuchthing0\"]",
+            ),
             "incidents[1].components[0]".to_string(),
         ),
     ];
@@ -132,7 +146,12 @@ fn kill_import_midway(db: &str) {
     let total = 200;
     let file = write(dir.path(), "big.toml", &big_file(total));
     let mut child = herald()
-        .args(["import", file.to_str().expect("utf-8"), "--database-url", db])
+        .args([
+            "import",
+            file.to_str().expect("utf-8"),
+            "--database-url",
+            db,
+        ])
         .env("HERALD_IMPORT_PAUSE_MS", "10")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -140,7 +159,10 @@ fn kill_import_midway(db: &str) {
         .expect("spawn import");
     // The import needs about two seconds; kill it well inside.
     std::thread::sleep(Duration::from_millis(900));
-    assert!(child.try_wait().expect("poll").is_none(), "the import ended before it could be killed");
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "the import ended before it could be killed"
+    );
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
 
@@ -160,7 +182,10 @@ fn kill_import_midway(db: &str) {
     let out = ok(&run(db, &["import", file.to_str().expect("utf-8")]));
     assert!(out.contains("written"), "{out}");
     let doc: serde_json::Value = serde_json::from_str(&export(db)).expect("export is JSON");
-    assert_eq!(doc["incidents"].as_array().map(|a| a.len()), Some(total + 2));
+    assert_eq!(
+        doc["incidents"].as_array().map(|a| a.len()),
+        Some(total + 2)
+    );
 }
 
 #[test]
@@ -179,13 +204,27 @@ fn sigkill_during_import_on_postgres_leaves_all_or_nothing() {
 #[test]
 fn config_errors_name_file_line_and_key() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = write(dir.path(), "herald.toml", "listen = \"127.0.0.1:9000\"\n[page]\ntime_zone = \"Mars/Base\"\n");
-    let out = herald().args(["--config", config.to_str().expect("utf-8"), "check-config"]).output().expect("runs");
+    let config = write(
+        dir.path(),
+        "herald.toml",
+        "listen = \"127.0.0.1:9000\"\n[page]\ntime_zone = \"Mars/Base\"\n",
+    );
+    let out = herald()
+        .args(["--config", config.to_str().expect("utf-8"), "check-config"])
+        .output()
+        .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("herald.toml") && err.contains("line 3") && err.contains("time_zone"), "{err}");
+    assert!(
+        err.contains("herald.toml") && err.contains("line 3") && err.contains("time_zone"),
+        "{err}"
+    );
 
-    let out = herald().arg("check-config").env("HERALD_LISTEN", "everywhere").output().expect("runs");
+    let out = herald()
+        .arg("check-config")
+        .env("HERALD_LISTEN", "everywhere")
+        .output()
+        .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("HERALD_LISTEN"), "{err}");
@@ -195,11 +234,18 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -237,6 +283,9 @@ fn serve_demo_shows_the_example_page() {
         .find(|i| i["name"] == "General system slowness on the DrChrono platform")
         .expect("the main incident");
     assert_eq!(slow["updates"].as_array().map(|a| a.len()), Some(5));
-    assert_eq!(slow["postmortem"]["timeline"].as_array().map(|a| a.len()), Some(28));
+    assert_eq!(
+        slow["postmortem"]["timeline"].as_array().map(|a| a.len()),
+        Some(28)
+    );
     assert_eq!(doc["status"]["indicator"], "none");
 }
