@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use herald_core::commands::{Command, CommandError, IncidentEvent};
 use herald_core::datafile::{DataFile, DataFileError};
 use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange};
 use std::sync::Arc;
@@ -32,6 +33,9 @@ pub enum StoreError {
     /// The input was refused before anything was written.
     #[error(transparent)]
     Invalid(#[from] DataFileError),
+    /// A command was refused before anything was written.
+    #[error(transparent)]
+    Command(#[from] CommandError),
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -79,6 +83,41 @@ pub struct ImportOptions {
     pub pause_between_objects: Option<Duration>,
 }
 
+/// Who makes a change, and when.
+#[derive(Clone, Debug)]
+pub struct WriteMeta {
+    /// `user:<email>`, `key:<name>`, `monitor:<id>`, `system`…
+    pub actor: String,
+    pub now: DateTime<Utc>,
+}
+
+/// What a committed command did.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// The object created or acted on.
+    pub subject: Option<Id>,
+    /// The page after the change.
+    pub doc: PageDocument,
+    pub changes: Vec<StatusChange>,
+    pub events: Vec<IncidentEvent>,
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// A fresh random public id.
+pub fn random_id() -> Id {
+    Id::from_bits(rand::random::<u64>())
+}
+
 /// Everything Herald keeps. One implementation per database engine.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -103,6 +142,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         options: &ImportOptions,
     ) -> StoreResult<ImportReport>;
+
+    /// Checks a domain command against the current page and, when it is accepted, commits its
+    /// result in one transaction with the status history, incident events and an audit entry.
+    async fn apply(&self, command: Command, meta: &WriteMeta) -> StoreResult<Applied>;
+
+    /// The newest audit entries first.
+    async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+
+    /// What happened to an incident, oldest first.
+    async fn incident_events(&self, incident: &Id) -> StoreResult<Vec<IncidentEvent>>;
 
     /// Creates or replaces the page settings.
     async fn save_page_settings(

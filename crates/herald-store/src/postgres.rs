@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Herald's store on PostgreSQL.
 pub struct PostgresStore {
+    /// Writers take turns inside this process (and, on PostgreSQL, across processes).
+    pub(crate) writer: tokio::sync::Mutex<()>,
     pub(crate) pool: PgPool,
 }
 
@@ -20,7 +22,10 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
@@ -28,5 +33,6 @@ crate::sql::store_impl!(
     PostgresStore,
     sqlx::Postgres,
     "postgres",
-    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+    Some("SELECT pg_advisory_xact_lock(7242)")
 );

@@ -30,13 +30,15 @@ pub(crate) fn id(v: &str) -> StoreResult<herald_core::Id> {
 }
 
 /// Implements [`crate::Store`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
-/// `$read_tx` is run first in a read transaction to make it one consistent snapshot.
+/// `$read_tx` is run first in a read transaction to make it one consistent snapshot;
+/// `$write_lock` first in a write transaction, to serialise writers across processes.
 macro_rules! store_impl {
-    ($store:ident, $db:ty, $engine:literal, $read_tx:expr) => {
+    ($store:ident, $db:ty, $engine:literal, $read_tx:expr, $write_lock:expr) => {
         mod store_impl {
             use super::$store;
             use crate::sql::{from_ms, from_ms_opt, id, ms, wire};
-            use crate::{ImportOptions, ImportReport, Store, StoreError, StoreResult};
+            use crate::{Applied, AuditEntry, ImportOptions, ImportReport, Store, StoreError, StoreResult, WriteMeta};
+            use herald_core::commands::{self, Command, IncidentEvent};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
             use herald_core::datafile::{sort_document, DataFile};
@@ -375,6 +377,9 @@ macro_rules! store_impl {
                         .bind(a.new_status.as_str())
                         .execute(&mut *c)
                         .await?;
+                        if a.old_status == a.new_status {
+                            continue;
+                        }
                         let cause = format!("{}:{}", r.kind, r.id);
                         let change = StatusChange {
                             component_id: a.component_id.clone(),
@@ -509,6 +514,135 @@ macro_rules! store_impl {
                 })
             }
 
+            /// Adds to `doc` the objects of `old` it does not mention.
+            fn keep_unmentioned(doc: &mut PageDocument, old: &PageDocument) {
+                for g in &old.groups {
+                    if !doc.groups.iter().any(|x| x.id == g.id) {
+                        doc.groups.push(g.clone());
+                    }
+                }
+                for c in &old.components {
+                    if doc.component(&c.id).is_none() {
+                        doc.components.push(c.clone());
+                    }
+                }
+                for i in &old.incidents {
+                    if doc.incident(&i.id).is_none() {
+                        doc.incidents.push(i.clone());
+                    }
+                }
+                for m in &old.maintenances {
+                    if !doc.maintenances.iter().any(|x| x.id == m.id) {
+                        doc.maintenances.push(m.clone());
+                    }
+                }
+                sort_document(doc);
+            }
+
+            /// Writes what differs between `old` and `new`: new and changed objects are written,
+            /// objects gone from `new` are deleted.
+            async fn write_diff(
+                c: &mut Conn,
+                old: Option<&PageDocument>,
+                new: &PageDocument,
+                now: DateTime<Utc>,
+                options: &ImportOptions,
+            ) -> StoreResult<ImportReport> {
+                let mut report = ImportReport::default();
+                let mut count = |changed: bool| {
+                    if changed { report.written += 1 } else { report.unchanged += 1 }
+                    changed
+                };
+                if count(old.map(|e| &e.page) != Some(&new.page)) {
+                    write_page(c, &new.page, now).await?;
+                }
+                for g in &new.groups {
+                    if count(old.and_then(|e| e.groups.iter().find(|x| x.id == g.id)) != Some(g)) {
+                        write_group(c, g).await?;
+                        pause(options).await;
+                    }
+                }
+                for comp in &new.components {
+                    if count(old.and_then(|e| e.component(&comp.id)) != Some(comp)) {
+                        write_component(c, comp).await?;
+                        pause(options).await;
+                    }
+                }
+                for i in &new.incidents {
+                    if count(old.and_then(|e| e.incident(&i.id)) != Some(i)) {
+                        write_incident(c, i).await?;
+                        pause(options).await;
+                    }
+                }
+                for m in &new.maintenances {
+                    if count(old.and_then(|e| e.maintenances.iter().find(|x| x.id == m.id)) != Some(m)) {
+                        write_maintenance(c, m).await?;
+                        pause(options).await;
+                    }
+                }
+                let Some(old) = old else { return Ok(report) };
+                for i in old.incidents.iter().filter(|i| new.incident(&i.id).is_none()) {
+                    delete(c, "DELETE FROM incidents WHERE id = $1", &i.id).await?;
+                }
+                for m in old.maintenances.iter().filter(|m| !new.maintenances.iter().any(|x| x.id == m.id)) {
+                    delete(c, "DELETE FROM incidents WHERE id = $1", &m.id).await?;
+                }
+                for comp in old.components.iter().filter(|x| new.component(&x.id).is_none()) {
+                    delete(c, "DELETE FROM components WHERE id = $1", &comp.id).await?;
+                }
+                for g in old.groups.iter().filter(|g| !new.groups.iter().any(|x| x.id == g.id)) {
+                    delete(c, "DELETE FROM component_groups WHERE id = $1", &g.id).await?;
+                }
+                Ok(report)
+            }
+
+            async fn delete(c: &mut Conn, sql: &'static str, id: &Id) -> StoreResult<()> {
+                sqlx::query(sql).bind(id.as_str()).execute(&mut *c).await?;
+                Ok(())
+            }
+
+            /// The JSON of the object with this id, for the audit log.
+            fn object_json(doc: &PageDocument, id: &Id) -> Option<serde_json::Value> {
+                let found = if &doc.page.id == id {
+                    serde_json::to_value(&doc.page)
+                } else if let Some(x) = doc.groups.iter().find(|g| &g.id == id) {
+                    serde_json::to_value(x)
+                } else if let Some(x) = doc.component(id) {
+                    serde_json::to_value(x)
+                } else if let Some(x) = doc.incident(id) {
+                    serde_json::to_value(x)
+                } else if let Some(x) = doc.maintenances.iter().find(|m| &m.id == id) {
+                    serde_json::to_value(x)
+                } else {
+                    return None;
+                };
+                found.ok()
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            async fn audit(
+                c: &mut Conn,
+                at: DateTime<Utc>,
+                actor: &str,
+                action: &str,
+                subject: Option<&Id>,
+                before: Option<serde_json::Value>,
+                after: Option<serde_json::Value>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, subject_id, before, after) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(ms(at))
+                .bind(actor)
+                .bind(action)
+                .bind(subject.map(|s| s.as_str().to_string()))
+                .bind(before.map(|v| v.to_string()))
+                .bind(after.map(|v| v.to_string()))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
             async fn pause(options: &ImportOptions) {
                 if let Some(d) = options.pause_between_objects {
                     tokio::time::sleep(d).await;
@@ -549,51 +683,108 @@ macro_rules! store_impl {
                     now: DateTime<Utc>,
                     options: &ImportOptions,
                 ) -> StoreResult<ImportReport> {
+                    let _writer = self.writer.lock().await;
                     let mut tx = self.pool.begin().await?;
+                    if let Some(sql) = $write_lock {
+                        sqlx::query(sql).execute(&mut *tx).await?;
+                    }
                     let existing = load_in(&mut tx).await?;
-                    let doc = file.into_document(existing.as_ref(), now)?;
-                    let mut report = ImportReport::default();
-                    let mut count = |changed: bool| {
-                        if changed { report.written += 1 } else { report.unchanged += 1 }
-                        changed
-                    };
-                    if count(existing.as_ref().map(|e| &e.page) != Some(&doc.page)) {
-                        write_page(&mut tx, &doc.page, now).await?;
+                    let mut doc = file.into_document(existing.as_ref(), now)?;
+                    // Objects the file does not mention stay as they are.
+                    if let Some(old) = &existing {
+                        keep_unmentioned(&mut doc, old);
                     }
-                    let old = existing.as_ref();
-                    for g in &doc.groups {
-                        if count(old.and_then(|e| e.groups.iter().find(|x| x.id == g.id)) != Some(g)) {
-                            write_group(&mut tx, g).await?;
-                            pause(options).await;
-                        }
-                    }
+                    let report = write_diff(&mut tx, existing.as_ref(), &doc, now, options).await?;
                     for comp in &doc.components {
-                        let before = old.and_then(|e| e.component(&comp.id));
-                        if count(before != Some(comp)) {
-                            write_component(&mut tx, comp).await?;
-                            let at = if before.is_some() { now } else { comp.created_at };
-                            let was = before.map(|b| b.status);
-                            if let Some(ch) = history::change(&comp.id, was, comp.status, at, "import") {
-                                record_change(&mut tx, &ch).await?;
-                            }
-                            pause(options).await;
+                        let before = existing.as_ref().and_then(|e| e.component(&comp.id));
+                        let at = if before.is_some() { now } else { comp.created_at };
+                        if let Some(ch) = history::change(&comp.id, before.map(|b| b.status), comp.status, at, "import") {
+                            record_change(&mut tx, &ch).await?;
                         }
                     }
-                    for i in &doc.incidents {
-                        if count(old.and_then(|e| e.incident(&i.id)) != Some(i)) {
-                            write_incident(&mut tx, i).await?;
-                            pause(options).await;
-                        }
-                    }
-                    for m in &doc.maintenances {
-                        let before = old.and_then(|e| e.maintenances.iter().find(|x| x.id == m.id));
-                        if count(before != Some(m)) {
-                            write_maintenance(&mut tx, m).await?;
-                            pause(options).await;
-                        }
+                    if report.written > 0 {
+                        audit(&mut tx, now, "import", "data_file.import", None, None, Some(serde_json::json!({
+                            "written": report.written, "unchanged": report.unchanged
+                        }))).await?;
                     }
                     tx.commit().await?;
                     Ok(report)
+                }
+
+                #[tracing::instrument(skip_all, fields(engine = $engine, action = command.action()))]
+                async fn apply(&self, command: Command, meta: &WriteMeta) -> StoreResult<Applied> {
+                    let _writer = self.writer.lock().await;
+                    let mut tx = self.pool.begin().await?;
+                    if let Some(sql) = $write_lock {
+                        sqlx::query(sql).execute(&mut *tx).await?;
+                    }
+                    let old = load_in(&mut tx)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound { what: "page".into() })?;
+                    let action = command.action();
+                    let outcome = {
+                        let mut new_id = crate::random_id;
+                        let mut ctx = commands::Context { now: meta.now, new_id: &mut new_id };
+                        commands::apply(&old, command, &mut ctx)?
+                    };
+                    write_diff(&mut tx, Some(&old), &outcome.doc, meta.now, &ImportOptions::default()).await?;
+                    for ch in &outcome.changes {
+                        record_change(&mut tx, ch).await?;
+                    }
+                    for e in &outcome.events {
+                        sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                            .bind(e.incident_id.as_str())
+                            .bind(ms(e.at))
+                            .bind(&e.kind)
+                            .bind(e.detail.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let subject = outcome.subject.as_ref();
+                    let before = subject.and_then(|id| object_json(&old, id));
+                    let after = subject.and_then(|id| object_json(&outcome.doc, id));
+                    audit(&mut tx, meta.now, &meta.actor, action, subject, before, after).await?;
+                    tx.commit().await?;
+                    Ok(Applied { subject: outcome.subject, doc: outcome.doc, changes: outcome.changes, events: outcome.events })
+                }
+
+                async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+                    let rows = sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT $1")
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let json = |v: Option<String>| v.and_then(|s| serde_json::from_str(&s).ok());
+                    rows.iter()
+                        .map(|r| {
+                            let subject: Option<String> = r.try_get("subject_id")?;
+                            Ok(AuditEntry {
+                                at: from_ms(r.try_get("at")?)?,
+                                actor: r.try_get("actor")?,
+                                action: r.try_get("action")?,
+                                subject_id: subject,
+                                before: json(r.try_get("before")?),
+                                after: json(r.try_get("after")?),
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn incident_events(&self, incident: &Id) -> StoreResult<Vec<IncidentEvent>> {
+                    let rows = sqlx::query("SELECT * FROM incident_events WHERE incident_id = $1 ORDER BY at, id")
+                        .bind(incident.as_str())
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let detail: String = r.try_get("detail")?;
+                            Ok(IncidentEvent {
+                                incident_id: incident.clone(),
+                                at: from_ms(r.try_get("at")?)?,
+                                kind: r.try_get("kind")?,
+                                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                            })
+                        })
+                        .collect()
                 }
 
                 async fn save_page_settings(&self, p: &PageSettings, now: DateTime<Utc>) -> StoreResult<()> {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// Herald's store on SQLite.
 pub struct SqliteStore {
+    /// Writers take turns inside this process (and, on PostgreSQL, across processes).
+    pub(crate) writer: tokio::sync::Mutex<()>,
     pub(crate) pool: SqlitePool,
 }
 
@@ -33,8 +35,17 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
-crate::sql::store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", None::<&str>);
+crate::sql::store_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "sqlite",
+    None::<&str>,
+    None::<&str>
+);

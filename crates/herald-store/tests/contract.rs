@@ -2,9 +2,11 @@
 //! once on PostgreSQL (a throw-away cluster), as `sqlite::<case>` and `postgres::<case>`.
 
 use chrono::{DateTime, Utc};
+use herald_core::commands::{Command, ComponentInput, GroupInput, IncidentInput, PostmortemInput};
 use herald_core::datafile::{DataFile, Format};
+use herald_core::IncidentStatus;
 use herald_core::{ComponentStatus, Id, PageSettings};
-use herald_store::{ImportOptions, Store, StoreError};
+use herald_store::{ImportOptions, Store, StoreError, WriteMeta};
 use std::sync::Arc;
 
 const EXAMPLE: &str = include_str!("../../../examples/drchrono-2022-11.toml");
@@ -198,6 +200,243 @@ mod cases {
     }
 }
 
+mod commands {
+    use super::*;
+
+    fn meta(at: &str) -> WriteMeta {
+        WriteMeta {
+            actor: "user:ops@acme.test".into(),
+            now: t(at),
+        }
+    }
+
+    pub async fn commands_commit_with_history_events_and_audit(store: Arc<dyn Store>) {
+        import(&store, example(), "2026-01-01T00:00:00Z")
+            .await
+            .expect("import");
+        let applied = store
+            .apply(
+                Command::CreateComponent(ComponentInput {
+                    name: Some("API".into()),
+                    ..Default::default()
+                }),
+                &meta("2026-02-01T10:00:00Z"),
+            )
+            .await
+            .expect("component");
+        let api = applied.subject.expect("id");
+        let group = store
+            .apply(
+                Command::CreateGroup(GroupInput {
+                    name: Some("Backend".into()),
+                    component_ids: Some(vec![api.clone()]),
+                    ..Default::default()
+                }),
+                &meta("2026-02-01T10:01:00Z"),
+            )
+            .await
+            .expect("group")
+            .subject
+            .expect("id");
+        let opened = store
+            .apply(
+                Command::CreateIncident(IncidentInput {
+                    name: Some("API down".into()),
+                    body: Some("Investigating.".into()),
+                    components: vec![(api.clone(), ComponentStatus::MajorOutage)],
+                    ..Default::default()
+                }),
+                &meta("2026-02-01T10:05:00Z"),
+            )
+            .await
+            .expect("incident");
+        let inc = opened.subject.clone().expect("id");
+        let doc = store.load().await.expect("load").expect("page");
+        assert_eq!(
+            doc, opened.doc,
+            "what was committed is what the command produced"
+        );
+        assert_eq!(
+            doc.component(&api).map(|c| c.group_id.clone()),
+            Some(Some(group))
+        );
+        assert_eq!(doc.status().indicator.as_str(), "critical");
+
+        for (n, status) in [
+            IncidentStatus::Identified,
+            IncidentStatus::Monitoring,
+            IncidentStatus::Resolved,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let components = if status == IncidentStatus::Resolved {
+                vec![(api.clone(), ComponentStatus::Operational)]
+            } else {
+                vec![]
+            };
+            store
+                .apply(
+                    Command::UpdateIncident {
+                        id: inc.clone(),
+                        input: IncidentInput {
+                            status: Some(status),
+                            body: Some(format!("{status}")),
+                            components,
+                            ..Default::default()
+                        },
+                    },
+                    &meta(&format!("2026-02-01T10:1{n}:00Z")),
+                )
+                .await
+                .expect("update");
+        }
+        store
+            .apply(
+                Command::SavePostmortem {
+                    incident: inc.clone(),
+                    input: PostmortemInput {
+                        body: Some("Root cause.".into()),
+                        ..Default::default()
+                    },
+                },
+                &meta("2026-02-02T10:00:00Z"),
+            )
+            .await
+            .expect("postmortem");
+        store
+            .apply(
+                Command::PublishPostmortem {
+                    incident: inc.clone(),
+                },
+                &meta("2026-02-02T11:00:00Z"),
+            )
+            .await
+            .expect("publish");
+
+        let doc = store.load().await.expect("load").expect("page");
+        let incident = doc.incident(&inc).expect("incident");
+        assert_eq!(incident.status, IncidentStatus::Postmortem);
+        assert_eq!(incident.updates.len(), 4);
+        assert!(incident
+            .postmortem
+            .as_ref()
+            .and_then(|p| p.published_at)
+            .is_some());
+        assert_eq!(doc.status().indicator.as_str(), "none");
+
+        let history = store.status_history(&api).await.expect("history");
+        let causes: Vec<_> = history
+            .iter()
+            .map(|c| (c.new_status.as_str(), c.cause.clone()))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                ("operational", "manual".to_string()),
+                ("major_outage", format!("incident:{inc}")),
+                ("operational", format!("incident:{inc}")),
+            ]
+        );
+        let kinds: Vec<String> = store
+            .incident_events(&inc)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds.first().map(String::as_str), Some("created"));
+        assert!(
+            kinds.contains(&"postmortem_published".to_string()),
+            "{kinds:?}"
+        );
+        let audit = store.audit_log(100).await.expect("audit");
+        assert_eq!(audit[0].action, "postmortem.publish");
+        assert_eq!(audit[0].actor, "user:ops@acme.test");
+        assert_eq!(
+            audit[0].before.as_ref().map(|b| b["status"].clone()),
+            Some(serde_json::json!("resolved"))
+        );
+        assert_eq!(
+            audit[0].after.as_ref().map(|b| b["status"].clone()),
+            Some(serde_json::json!("postmortem"))
+        );
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|a| a.action == "incident.update")
+                .count(),
+            3
+        );
+    }
+
+    pub async fn a_refused_command_writes_nothing(store: Arc<dyn Store>) {
+        import(&store, example(), "2026-01-01T00:00:00Z")
+            .await
+            .expect("import");
+        let before = store.load().await.expect("load");
+        let audit_before = store.audit_log(100).await.expect("audit").len();
+        let refused = store
+            .apply(
+                Command::CreateIncident(IncidentInput {
+                    name: Some("x".into()),
+                    components: vec![
+                        (
+                            Id::parse("drchronocom1").expect("id"),
+                            ComponentStatus::MajorOutage,
+                        ),
+                        (
+                            Id::parse("nosuchthing0").expect("id"),
+                            ComponentStatus::MajorOutage,
+                        ),
+                    ],
+                    ..Default::default()
+                }),
+                &meta("2026-02-01T10:00:00Z"),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Command(_))),
+            "{refused:?}"
+        );
+        assert_eq!(store.load().await.expect("load"), before);
+        assert_eq!(
+            store.audit_log(100).await.expect("audit").len(),
+            audit_before
+        );
+    }
+
+    pub async fn deleting_removes_objects_and_their_children(store: Arc<dyn Store>) {
+        import(&store, example(), "2026-01-01T00:00:00Z")
+            .await
+            .expect("import");
+        let slow = Id::parse("slowness2211").expect("id");
+        store
+            .apply(
+                Command::DeleteIncident { id: slow.clone() },
+                &meta("2026-02-01T10:00:00Z"),
+            )
+            .await
+            .expect("delete");
+        let web = Id::parse("drchronocom1").expect("id");
+        store
+            .apply(
+                Command::DeleteComponent { id: web.clone() },
+                &meta("2026-02-01T10:01:00Z"),
+            )
+            .await
+            .expect("delete");
+        let doc = store.load().await.expect("load").expect("page");
+        assert!(doc.incident(&slow).is_none());
+        assert!(doc.component(&web).is_none());
+        assert_eq!(doc.incidents.len(), 1);
+        assert!(doc.incidents[0].component_ids.is_empty());
+        // The deletion itself is on record.
+        let events = store.incident_events(&slow).await.expect("events");
+        assert_eq!(events.last().map(|e| e.kind.as_str()), Some("deleted"));
+    }
+}
+
 macro_rules! contract {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -206,7 +445,7 @@ macro_rules! contract {
                 async fn $case() {
                     let (store, _dir) = herald_store::testing::sqlite_store().await;
                     assert_eq!(store.engine(), "sqlite");
-                    super::cases::$case(store).await;
+                    super::$case(store).await;
                 }
             )+
         }
@@ -216,14 +455,20 @@ macro_rules! contract {
                 async fn $case() {
                     let store = herald_store::testing::postgres_store().await;
                     assert_eq!(store.engine(), "postgres");
-                    super::cases::$case(store).await;
+                    super::$case(store).await;
                 }
             )+
         }
     };
 }
 
+use cases::*;
+use commands::*;
+
 contract!(
+    commands_commit_with_history_events_and_audit,
+    a_refused_command_writes_nothing,
+    deleting_removes_objects_and_their_children,
     empty_store_has_no_page,
     import_stores_the_whole_example,
     importing_twice_changes_nothing,
