@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use herald_core::commands::CommandError;
 use herald_store::StoreError;
 use serde_json::json;
 
