@@ -32,6 +32,11 @@ impl From<StoreError> for AppError {
                 field: None,
                 message: e.to_string(),
             },
+            StoreError::Command(CommandError::NotFound { .. }) => AppError::NotFound,
+            StoreError::Command(CommandError::Invalid { field, message }) => AppError::Invalid {
+                field: Some(field),
+                message,
+            },
             StoreError::Conflict { what } => AppError::Invalid {
                 field: None,
                 message: what,
