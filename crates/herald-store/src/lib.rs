@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use herald_core::access::Role;
 use herald_core::commands::{Command, CommandError, IncidentEvent};
 use herald_core::datafile::{DataFile, DataFileError};
 use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange};
@@ -113,6 +114,38 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// A person who can sign in to the admin side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: Id,
+    pub email: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A signed-in browser.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API key (its secret is never stored, only its hash).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ApiKey {
+    pub id: Id,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// A fresh random public id.
 pub fn random_id() -> Id {
     Id::from_bits(rand::random::<u64>())
@@ -152,6 +185,63 @@ pub trait Store: Send + Sync + 'static {
 
     /// What happened to an incident, oldest first.
     async fn incident_events(&self, incident: &Id) -> StoreResult<Vec<IncidentEvent>>;
+
+    /// How many users exist.
+    async fn count_users(&self) -> StoreResult<i64>;
+
+    /// Creates a user; `Conflict` when the email is taken.
+    async fn create_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        meta: &WriteMeta,
+    ) -> StoreResult<Id>;
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    /// Stores the outcome of a login attempt (failure count and lock).
+    async fn record_login(
+        &self,
+        user: &Id,
+        failed: i32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &Id,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The live session with this token hash, if any.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        role: Role,
+        meta: &WriteMeta,
+    ) -> StoreResult<ApiKey>;
+
+    /// The unrevoked key with this hash, marked as used at `now`.
+    async fn api_key_by_hash(
+        &self,
+        key_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ApiKey>>;
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+
+    async fn revoke_api_key(&self, id: &Id, meta: &WriteMeta) -> StoreResult<()>;
 
     /// Creates or replaces the page settings.
     async fn save_page_settings(

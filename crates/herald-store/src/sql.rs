@@ -37,7 +37,8 @@ macro_rules! store_impl {
         mod store_impl {
             use super::$store;
             use crate::sql::{from_ms, from_ms_opt, id, ms, wire};
-            use crate::{Applied, AuditEntry, ImportOptions, ImportReport, Store, StoreError, StoreResult, WriteMeta};
+            use crate::{Applied, ApiKey, AuditEntry, ImportOptions, ImportReport, Session, Store, StoreError, StoreResult, User, WriteMeta};
+            use herald_core::access::Role;
             use herald_core::commands::{self, Command, IncidentEvent};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
@@ -643,6 +644,29 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            fn user_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<User> {
+                Ok(User {
+                    id: id(r.try_get("id")?)?,
+                    email: r.try_get("email")?,
+                    password_hash: r.try_get("password_hash")?,
+                    role: wire(Role::parse, r.try_get("role")?)?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                    failed_logins: r.try_get("failed_logins")?,
+                    locked_until: from_ms_opt(r.try_get("locked_until")?)?,
+                })
+            }
+
+            fn key_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<ApiKey> {
+                Ok(ApiKey {
+                    id: id(r.try_get("id")?)?,
+                    name: r.try_get("name")?,
+                    role: wire(Role::parse, r.try_get("role")?)?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                    last_used_at: from_ms_opt(r.try_get("last_used_at")?)?,
+                    revoked_at: from_ms_opt(r.try_get("revoked_at")?)?,
+                })
+            }
+
             async fn pause(options: &ImportOptions) {
                 if let Some(d) = options.pause_between_objects {
                     tokio::time::sleep(d).await;
@@ -746,6 +770,162 @@ macro_rules! store_impl {
                     audit(&mut tx, meta.now, &meta.actor, action, subject, before, after).await?;
                     tx.commit().await?;
                     Ok(Applied { subject: outcome.subject, doc: outcome.doc, changes: outcome.changes, events: outcome.events })
+                }
+
+                async fn count_users(&self) -> StoreResult<i64> {
+                    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?;
+                    Ok(row.try_get("n")?)
+                }
+
+                async fn create_user(&self, email: &str, password_hash: &str, role: Role, meta: &WriteMeta) -> StoreResult<Id> {
+                    let mut tx = self.pool.begin().await?;
+                    let uid = crate::random_id();
+                    sqlx::query(
+                        "INSERT INTO users (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(uid.as_str())
+                    .bind(email)
+                    .bind(password_hash)
+                    .bind(role.as_str())
+                    .bind(ms(meta.now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match StoreError::from(e) {
+                        StoreError::Conflict { .. } => StoreError::Conflict { what: format!("a user with email {email} exists") },
+                        other => other,
+                    })?;
+                    let after = serde_json::json!({"email": email, "role": role.as_str()});
+                    audit(&mut tx, meta.now, &meta.actor, "user.create", Some(&uid), None, Some(after)).await?;
+                    tx.commit().await?;
+                    Ok(uid)
+                }
+
+                async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                    let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+                        .bind(email)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(user_from_row).transpose()
+                }
+
+                async fn list_users(&self) -> StoreResult<Vec<User>> {
+                    let rows = sqlx::query("SELECT * FROM users ORDER BY email").fetch_all(&self.pool).await?;
+                    rows.iter().map(user_from_row).collect()
+                }
+
+                async fn record_login(&self, user: &Id, failed: i32, locked_until: Option<DateTime<Utc>>) -> StoreResult<()> {
+                    sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+                        .bind(failed)
+                        .bind(locked_until.map(ms))
+                        .bind(user.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn create_session(
+                    &self,
+                    token_hash: &str,
+                    user: &Id,
+                    csrf_token: &str,
+                    now: DateTime<Utc>,
+                    expires_at: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(ms(now)).execute(&self.pool).await?;
+                    sqlx::query(
+                        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(token_hash)
+                    .bind(user.as_str())
+                    .bind(csrf_token)
+                    .bind(ms(now))
+                    .bind(ms(expires_at))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+                    let row = sqlx::query(
+                        "SELECT u.*, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.token_hash = $1 AND s.expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(ms(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(|r| {
+                        Ok(Session {
+                            user: user_from_row(&r)?,
+                            csrf_token: r.try_get("csrf_token")?,
+                            expires_at: from_ms(r.try_get("expires_at")?)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn create_api_key(&self, name: &str, key_hash: &str, role: Role, meta: &WriteMeta) -> StoreResult<ApiKey> {
+                    let mut tx = self.pool.begin().await?;
+                    let key = ApiKey {
+                        id: crate::random_id(),
+                        name: name.to_string(),
+                        role,
+                        created_at: meta.now,
+                        last_used_at: None,
+                        revoked_at: None,
+                    };
+                    sqlx::query("INSERT INTO api_keys (id, name, key_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(key.id.as_str())
+                        .bind(name)
+                        .bind(key_hash)
+                        .bind(role.as_str())
+                        .bind(ms(meta.now))
+                        .execute(&mut *tx)
+                        .await?;
+                    let after = serde_json::json!({"name": name, "role": role.as_str()});
+                    audit(&mut tx, meta.now, &meta.actor, "api_key.create", Some(&key.id), None, Some(after)).await?;
+                    tx.commit().await?;
+                    Ok(key)
+                }
+
+                async fn api_key_by_hash(&self, key_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<ApiKey>> {
+                    let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                        .bind(key_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let key = key_from_row(&row)?;
+                    sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                        .bind(ms(now))
+                        .bind(key.id.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(Some(key))
+                }
+
+                async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+                    let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at").fetch_all(&self.pool).await?;
+                    rows.iter().map(key_from_row).collect()
+                }
+
+                async fn revoke_api_key(&self, key: &Id, meta: &WriteMeta) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                        .bind(ms(meta.now))
+                        .bind(key.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { what: format!("api key {key}") });
+                    }
+                    audit(&mut tx, meta.now, &meta.actor, "api_key.revoke", Some(key), None, None).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {

@@ -437,6 +437,119 @@ mod commands {
     }
 }
 
+mod accounts {
+    use super::*;
+    use herald_core::access::Role;
+
+    pub async fn users_sessions_and_api_keys(store: Arc<dyn Store>) {
+        let meta = WriteMeta {
+            actor: "system".into(),
+            now: t("2026-01-01T00:00:00Z"),
+        };
+        assert_eq!(store.count_users().await.expect("count"), 0);
+        let uid = store
+            .create_user("ops@acme.test", "$argon2id$fake", Role::Owner, &meta)
+            .await
+            .expect("user");
+        let dup = store
+            .create_user("ops@acme.test", "$argon2id$other", Role::Viewer, &meta)
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+        let user = store
+            .user_by_email("ops@acme.test")
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(
+            (user.id.clone(), user.role, user.failed_logins),
+            (uid.clone(), Role::Owner, 0)
+        );
+        store
+            .record_login(&uid, 3, Some(t("2026-01-01T00:15:00Z")))
+            .await
+            .expect("record");
+        let user = store
+            .user_by_email("ops@acme.test")
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(
+            (user.failed_logins, user.locked_until),
+            (3, Some(t("2026-01-01T00:15:00Z")))
+        );
+
+        store
+            .create_session(
+                "tokenhash",
+                &uid,
+                "csrf",
+                t("2026-01-01T00:00:00Z"),
+                t("2026-01-02T00:00:00Z"),
+            )
+            .await
+            .expect("session");
+        let s = store
+            .session("tokenhash", t("2026-01-01T12:00:00Z"))
+            .await
+            .expect("lookup")
+            .expect("live");
+        assert_eq!(
+            (s.user.email.as_str(), s.csrf_token.as_str()),
+            ("ops@acme.test", "csrf")
+        );
+        assert!(store
+            .session("tokenhash", t("2026-01-02T00:00:01Z"))
+            .await
+            .expect("lookup")
+            .is_none());
+        assert!(store
+            .session("other", t("2026-01-01T12:00:00Z"))
+            .await
+            .expect("lookup")
+            .is_none());
+        store.delete_session("tokenhash").await.expect("delete");
+        assert!(store
+            .session("tokenhash", t("2026-01-01T12:00:00Z"))
+            .await
+            .expect("lookup")
+            .is_none());
+
+        let key = store
+            .create_api_key("deploy bot", "keyhash", Role::Editor, &meta)
+            .await
+            .expect("key");
+        let found = store
+            .api_key_by_hash("keyhash", t("2026-01-03T00:00:00Z"))
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(
+            (found.id.clone(), found.role),
+            (key.id.clone(), Role::Editor)
+        );
+        let listed = store.list_api_keys().await.expect("list");
+        assert_eq!(listed[0].last_used_at, Some(t("2026-01-03T00:00:00Z")));
+        store.revoke_api_key(&key.id, &meta).await.expect("revoke");
+        assert!(store
+            .api_key_by_hash("keyhash", t("2026-01-04T00:00:00Z"))
+            .await
+            .expect("lookup")
+            .is_none());
+        assert!(matches!(
+            store.revoke_api_key(&key.id, &meta).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        let actions: Vec<String> = store
+            .audit_log(10)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        assert_eq!(actions, ["api_key.revoke", "api_key.create", "user.create"]);
+    }
+}
+
 macro_rules! contract {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -462,10 +575,12 @@ macro_rules! contract {
     };
 }
 
+use accounts::*;
 use cases::*;
 use commands::*;
 
 contract!(
+    users_sessions_and_api_keys,
     commands_commit_with_history_events_and_audit,
     a_refused_command_writes_nothing,
     deleting_removes_objects_and_their_children,
