@@ -7,6 +7,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use herald_core::datafile::{DataFile, Format};
+use herald_core::access::Role;
 use herald_core::{Id, PageDocument, PageSettings};
 use herald_store::{ImportOptions, Store, StoreResult};
 use std::future::Future;
@@ -138,6 +139,12 @@ pub async fn prepare(
         tracing::info!("imported the demo page");
     }
     apply_page_config(store.as_ref(), config, now).await?;
+    if let (Some(email), Some(password)) = (&config.admin.email, &config.admin.password) {
+        if store.count_users().await? == 0 {
+            create_user(store.as_ref(), email, &password.0, Role::Owner, "config").await?;
+            tracing::info!(%email, "created the first owner from configuration");
+        }
+    }
     let branding = Branding {
         logo_url: config.page.logo_url.clone(),
         accent_color: config.page.accent_color.clone(),
@@ -148,6 +155,26 @@ pub async fn prepare(
         .await
         .context("building the first snapshot")?;
     Ok(state)
+}
+
+/// Creates a user after checking the email and password.
+pub async fn create_user(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+    role: Role,
+    actor: &str,
+) -> anyhow::Result<Id> {
+    let email = email.trim().to_ascii_lowercase();
+    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+        anyhow::bail!("`{email}` is not an email address");
+    }
+    if password.chars().count() < crate::auth::MIN_PASSWORD {
+        anyhow::bail!("the password must be at least {} characters", crate::auth::MIN_PASSWORD);
+    }
+    let hash = crate::auth::hash_password(password)?;
+    let meta = herald_store::WriteMeta { actor: actor.into(), now: Utc::now() };
+    Ok(store.create_user(&email, &hash, role, &meta).await?)
 }
 
 /// Writes page settings given in configuration over the stored ones.

@@ -5,7 +5,8 @@ use crate::config::{Config, DatabaseUrl};
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use herald_core::datafile::{DataFile, Format};
-use herald_store::ImportOptions;
+use herald_core::access::Role;
+use herald_store::{ImportOptions, WriteMeta};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,48 @@ pub enum Command {
     },
     /// Check the configuration and print it (secrets hidden).
     CheckConfig,
+    /// Manage the people who sign in to the admin side.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API keys (works on the local database; no server needed).
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role, default_value = "editor")]
+        role: Role,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role, default_value = "editor")]
+        role: Role,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role: use owner, editor or viewer"))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -173,6 +216,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => std::fs::write(path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{text}"),
+            }
+            Ok(())
+        }
+        Command::User { command } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            match command {
+                UserCommand::Create { email, role } => {
+                    let mut password = String::new();
+                    std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+                    let password = password.trim_end_matches(['\r', '\n']);
+                    let id = app::create_user(store.as_ref(), email, password, *role, "cli").await?;
+                    println!("created {} user {email} ({id})", role.as_str());
+                }
+                UserCommand::List => {
+                    for u in store.list_users().await? {
+                        println!("{}\t{}\t{}", u.id, u.role.as_str(), u.email);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::ApiKey { command } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            let meta = WriteMeta { actor: "cli".into(), now: chrono::Utc::now() };
+            match command {
+                ApiKeyCommand::Create { name, role } => {
+                    if name.trim().is_empty() {
+                        return Err(anyhow!("--name must not be blank"));
+                    }
+                    let secret = crate::auth::new_secret(20);
+                    let key = store
+                        .create_api_key(name.trim(), &crate::auth::secret_hash(&secret), *role, &meta)
+                        .await?;
+                    eprintln!("created {} key `{}` ({}); it is shown only once:", role.as_str(), key.name, key.id);
+                    println!("{secret}");
+                }
+                ApiKeyCommand::List => {
+                    for k in store.list_api_keys().await? {
+                        let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                        println!("{}\t{}\t{}\t{}", k.id, k.role.as_str(), state, k.name);
+                    }
+                }
+                ApiKeyCommand::Revoke { id } => {
+                    let id = herald_core::Id::parse(id).map_err(|e| anyhow!("{e}"))?;
+                    store.revoke_api_key(&id, &meta).await?;
+                    println!("revoked {id}");
+                }
             }
             Ok(())
         }

@@ -4,9 +4,11 @@
 //! - [`app`]: shared state, the snapshot refresher, the server run loop.
 //! - [`http`]: routes; public reads come from the snapshot only.
 //! - [`render`]: the snapshot — every public response, pre-rendered and precompressed.
+//! - [`auth`]: passwords, sessions, API keys, and the authenticated caller.
 //! - [`cli`]: the `herald` command.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -18,6 +18,10 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    #[error("could not authenticate")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -55,6 +59,11 @@ impl IntoResponse for AppError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({"error": message, "field": field}),
             ),
+            AppError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "Could not authenticate", "message": "Could not authenticate"}),
+            ),
+            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, json!({"error": why, "message": why})),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "the database is unavailable; try again shortly"}),
