@@ -657,28 +657,7 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             Ok(Some(id))
         }
         Command::AdvanceMaintenances => {
-            let now = w.now();
-            let due: Vec<(Id, MaintenanceStatus)> = w
-                .doc
-                .maintenances
-                .iter()
-                .filter_map(|m| {
-                    if m.auto_complete
-                        && m.status != MaintenanceStatus::Completed
-                        && now >= m.scheduled_until
-                    {
-                        Some((m.id.clone(), MaintenanceStatus::Completed))
-                    } else if m.auto_start
-                        && m.status == MaintenanceStatus::Scheduled
-                        && now >= m.scheduled_for
-                    {
-                        Some((m.id.clone(), MaintenanceStatus::InProgress))
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            for (id, status) in due {
+            for (id, status) in due_maintenances(&w.doc, w.now()) {
                 let body = match status {
                     MaintenanceStatus::InProgress => {
                         "Scheduled maintenance is currently in progress."
@@ -695,6 +674,29 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             Ok(None)
         }
     }
+}
+
+/// Maintenances set to move by themselves whose window opened or closed by `now`, with the
+/// status each moves to.
+pub fn due_maintenances(doc: &PageDocument, now: DateTime<Utc>) -> Vec<(Id, MaintenanceStatus)> {
+    doc.maintenances
+        .iter()
+        .filter_map(|m| {
+            if m.auto_complete
+                && m.status != MaintenanceStatus::Completed
+                && now >= m.scheduled_until
+            {
+                Some((m.id.clone(), MaintenanceStatus::Completed))
+            } else if m.auto_start
+                && m.status == MaintenanceStatus::Scheduled
+                && now >= m.scheduled_for
+            {
+                Some((m.id.clone(), MaintenanceStatus::InProgress))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn set_members(w: &mut Work, group: &Id, members: Vec<Id>) -> Result<(), CommandError> {

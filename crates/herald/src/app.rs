@@ -1,15 +1,18 @@
 //! Wiring: the shared state handed to handlers, the snapshot refresher, and the server's run
 //! loop with a given listener and shutdown signal (the seam every end-to-end test uses).
 
+use crate::auth::Caller;
 use crate::config::Config;
+use crate::http::error::AppError;
 use crate::render::{self, Branding, Snapshot, SnapshotInput};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use herald_core::datafile::{DataFile, Format};
 use herald_core::access::Role;
+use herald_core::commands::Command;
+use herald_core::datafile::{DataFile, Format};
 use herald_core::{Id, PageDocument, PageSettings};
-use herald_store::{ImportOptions, Store, StoreResult};
+use herald_store::{Applied, ImportOptions, Store, StoreResult, WriteMeta};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,6 +41,10 @@ pub struct AppState {
     pub refresh: Arc<Notify>,
     pub branding: Arc<Branding>,
     pub clock: Clock,
+    /// One rebuild at a time, so a later read never loses to an earlier one.
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
+    /// How often maintenance windows are checked for automatic moves.
+    pub maintenance_tick: Duration,
 }
 
 impl AppState {
@@ -49,12 +56,48 @@ impl AppState {
             refresh: Arc::new(Notify::new()),
             branding: Arc::new(branding),
             clock,
+            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
+            maintenance_tick: Duration::from_secs(5),
         }
+    }
+
+    /// Applies a command for `caller` and refreshes the snapshot before returning, so the
+    /// caller's next public read shows the change.
+    pub async fn write(&self, caller: &Caller, command: Command) -> Result<Applied, AppError> {
+        caller.require_write()?;
+        self.write_as(&caller.actor(), command).await
+    }
+
+    /// Applies a command on behalf of Herald itself (schedules, monitors).
+    pub async fn write_as(&self, actor: &str, command: Command) -> Result<Applied, AppError> {
+        let meta = WriteMeta {
+            actor: actor.to_string(),
+            now: (self.clock)(),
+        };
+        let applied = self.store.apply(command, &meta).await?;
+        if let Err(e) = self.rebuild_snapshot().await {
+            tracing::warn!(error = %e, "snapshot refresh after a write failed");
+        }
+        Ok(applied)
+    }
+
+    /// Moves maintenance windows that opened or closed; true when something moved.
+    pub async fn advance_maintenance_once(&self) -> Result<bool, AppError> {
+        let Some(doc) = self.store.load().await? else {
+            return Ok(false);
+        };
+        if herald_core::commands::due_maintenances(&doc, (self.clock)()).is_empty() {
+            return Ok(false);
+        }
+        self.write_as("schedule", Command::AdvanceMaintenances)
+            .await?;
+        Ok(true)
     }
 
     /// Rebuilds the snapshot from one read of the store and swaps it in. On a database error the
     /// previous snapshot stays and is marked stale.
     pub async fn rebuild_snapshot(&self) -> StoreResult<()> {
+        let _turn = self.rebuilding.lock().await;
         let loaded = async {
             let doc = self.store.load().await?;
             let history = self.store.all_status_changes().await?;
@@ -170,10 +213,16 @@ pub async fn create_user(
         anyhow::bail!("`{email}` is not an email address");
     }
     if password.chars().count() < crate::auth::MIN_PASSWORD {
-        anyhow::bail!("the password must be at least {} characters", crate::auth::MIN_PASSWORD);
+        anyhow::bail!(
+            "the password must be at least {} characters",
+            crate::auth::MIN_PASSWORD
+        );
     }
     let hash = crate::auth::hash_password(password)?;
-    let meta = herald_store::WriteMeta { actor: actor.into(), now: Utc::now() };
+    let meta = herald_store::WriteMeta {
+        actor: actor.into(),
+        now: Utc::now(),
+    };
     Ok(store.create_user(&email, &hash, role, &meta).await?)
 }
 
@@ -225,6 +274,19 @@ async fn refresher(state: AppState, shutdown: Arc<Notify>) {
     }
 }
 
+/// Moves maintenance windows on time until `shutdown` fires.
+async fn maintenance_schedule(state: AppState, shutdown: Arc<Notify>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(state.maintenance_tick) => {}
+            _ = shutdown.notified() => return,
+        }
+        if let Err(e) = state.advance_maintenance_once().await {
+            tracing::warn!(error = %e, "maintenance schedule check failed");
+        }
+    }
+}
+
 /// Serves `state` on `listener` until `shutdown` completes.
 pub async fn run(
     state: AppState,
@@ -232,7 +294,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(Notify::new());
-    let background = tokio::spawn(refresher(state.clone(), stop.clone()));
+    let background = [
+        tokio::spawn(refresher(state.clone(), stop.clone())),
+        tokio::spawn(maintenance_schedule(state.clone(), stop.clone())),
+    ];
     let app = crate::http::router(state);
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(listener, app)
@@ -240,7 +305,9 @@ pub async fn run(
         .await
         .context("HTTP server")?;
     stop.notify_waiters();
-    stop.notify_one();
-    let _ = background.await;
+    for task in background {
+        task.abort();
+        let _ = task.await;
+    }
     Ok(())
 }

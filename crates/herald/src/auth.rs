@@ -30,7 +30,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Whether `password` matches the stored hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -76,7 +80,10 @@ impl Caller {
         if self.role.can_write() {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("the {} role cannot change the page", self.role.as_str())))
+            Err(AppError::Forbidden(format!(
+                "the {} role cannot change the page",
+                self.role.as_str()
+            )))
         }
     }
 
@@ -85,14 +92,20 @@ impl Caller {
         if self.role.can_administer() {
             Ok(())
         } else {
-            Err(AppError::Forbidden("only an owner can manage users and API keys".into()))
+            Err(AppError::Forbidden(
+                "only an owner can manage users and API keys".into(),
+            ))
         }
     }
 }
 
 /// The API key in a request, if any, in every form Statuspage clients send it.
 fn api_key(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let value = value.trim();
         let key = value
             .strip_prefix("OAuth ")
@@ -102,7 +115,8 @@ fn api_key(parts: &Parts) -> Option<String> {
         return Some(key.trim().to_string());
     }
     parts.uri.query().and_then(|q| {
-        q.split('&').find_map(|pair| pair.strip_prefix("api_key=").map(|k| k.to_string()))
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("api_key=").map(|k| k.to_string()))
     })
 }
 
@@ -113,31 +127,45 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(|t| t.to_string()))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(|t| t.to_string())
+        })
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let now = (state.clock)();
         if let Some(key) = api_key(parts) {
             let found = state.store.api_key_by_hash(&secret_hash(&key), now).await?;
             return match found {
-                Some(k) => Ok(Caller { role: k.role, credential: Credential::ApiKey { name: k.name } }),
+                Some(k) => Ok(Caller {
+                    role: k.role,
+                    credential: Credential::ApiKey { name: k.name },
+                }),
                 None => Err(AppError::Unauthorized),
             };
         }
         if let Some(token) = session_token(&parts.headers) {
             if let Some(s) = state.store.session(&secret_hash(&token), now).await? {
-                let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let unsafe_method =
+                    !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
                 if unsafe_method && sent != Some(s.csrf_token.as_str()) {
                     return Err(AppError::Forbidden("missing or wrong CSRF token".into()));
                 }
                 return Ok(Caller {
                     role: s.user.role,
-                    credential: Credential::Session { email: s.user.email, csrf_token: s.csrf_token },
+                    credential: Credential::Session {
+                        email: s.user.email,
+                        csrf_token: s.csrf_token,
+                    },
                 });
             }
         }

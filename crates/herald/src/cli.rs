@@ -4,8 +4,8 @@ use crate::app::{self, ServeOptions};
 use crate::config::{Config, DatabaseUrl};
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use herald_core::datafile::{DataFile, Format};
 use herald_core::access::Role;
+use herald_core::datafile::{DataFile, Format};
 use herald_store::{ImportOptions, WriteMeta};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -225,9 +225,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 UserCommand::Create { email, role } => {
                     let mut password = String::new();
-                    std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+                    std::io::stdin()
+                        .read_line(&mut password)
+                        .context("reading the password from standard input")?;
                     let password = password.trim_end_matches(['\r', '\n']);
-                    let id = app::create_user(store.as_ref(), email, password, *role, "cli").await?;
+                    let id =
+                        app::create_user(store.as_ref(), email, password, *role, "cli").await?;
                     println!("created {} user {email} ({id})", role.as_str());
                 }
                 UserCommand::List => {
@@ -241,7 +244,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey { command } => {
             let config = load_config(&cli, None)?;
             let store = app::open_store(&config).await?;
-            let meta = WriteMeta { actor: "cli".into(), now: chrono::Utc::now() };
+            let meta = WriteMeta {
+                actor: "cli".into(),
+                now: chrono::Utc::now(),
+            };
             match command {
                 ApiKeyCommand::Create { name, role } => {
                     if name.trim().is_empty() {
@@ -249,14 +255,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     let secret = crate::auth::new_secret(20);
                     let key = store
-                        .create_api_key(name.trim(), &crate::auth::secret_hash(&secret), *role, &meta)
+                        .create_api_key(
+                            name.trim(),
+                            &crate::auth::secret_hash(&secret),
+                            *role,
+                            &meta,
+                        )
                         .await?;
-                    eprintln!("created {} key `{}` ({}); it is shown only once:", role.as_str(), key.name, key.id);
+                    eprintln!(
+                        "created {} key `{}` ({}); it is shown only once:",
+                        role.as_str(),
+                        key.name,
+                        key.id
+                    );
                     println!("{secret}");
                 }
                 ApiKeyCommand::List => {
                     for k in store.list_api_keys().await? {
-                        let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                        let state = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
                         println!("{}\t{}\t{}\t{}", k.id, k.role.as_str(), state, k.name);
                     }
                 }

@@ -54,16 +54,27 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
-            AppError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not found"})),
-            AppError::Invalid { field, message } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"error": message, "field": field}),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                json!({"error": "not found", "message": "not found"}),
             ),
+            AppError::Invalid { field, message } => {
+                let text = match field {
+                    Some(f) => format!("{f}: {message}"),
+                    None => message.clone(),
+                };
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": text, "message": text, "field": field}),
+                )
+            }
             AppError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "Could not authenticate", "message": "Could not authenticate"}),
             ),
-            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, json!({"error": why, "message": why})),
+            AppError::Forbidden(why) => {
+                (StatusCode::FORBIDDEN, json!({"error": why, "message": why}))
+            }
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "the database is unavailable; try again shortly"}),

@@ -7,7 +7,10 @@ use axum::Router;
 use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 
+pub mod api;
+pub mod body;
 pub mod error;
+pub mod form;
 pub mod public;
 
 /// The whole router.
@@ -15,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))
+        .nest("/api/herald/v1", api::routes())
         .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

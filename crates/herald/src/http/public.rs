@@ -4,8 +4,8 @@
 use crate::app::AppState;
 use crate::render::Entry;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// Liveness: the process answers. Never touches the database.
@@ -107,7 +107,7 @@ fn lookup<'a>(
 pub async fn snapshot(
     State(state): State<AppState>,
     method: Method,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {
