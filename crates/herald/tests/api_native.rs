@@ -144,7 +144,16 @@ async fn bad_requests_get_a_json_error_and_change_nothing() {
         .expect("revoke");
     let before = app.stored().await;
     let incident = "/api/herald/v1/incidents/slowness2211";
-    let cases: Vec<(&str, &str, Option<String>, Value, StatusCode, Option<&str>)> = vec![
+    // (method, path, authorization, body, expected status, field the error must name)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<String>,
+        Value,
+        StatusCode,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/herald/v1/incidents",
