@@ -45,6 +45,8 @@ pub struct AppState {
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     /// How often maintenance windows are checked for automatic moves.
     pub maintenance_tick: Duration,
+    /// Sign-in attempts per client address and per email.
+    pub login_limit: Arc<crate::http::limit::RateLimiter>,
 }
 
 impl AppState {
@@ -58,6 +60,10 @@ impl AppState {
             clock,
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             maintenance_tick: Duration::from_secs(5),
+            login_limit: Arc::new(crate::http::limit::RateLimiter::new(
+                10,
+                Duration::from_secs(60),
+            )),
         }
     }
 

@@ -8,6 +8,7 @@ use axum::http::{Request, StatusCode};
 use common::*;
 use herald_core::access::Role;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 fn oauth(key: &str) -> String {
     format!("OAuth {key}")
@@ -406,4 +407,87 @@ async fn maintenance_moves_through_its_window_on_its_own() {
     );
     let (_, summary) = app.call("GET", "/api/herald/v1/page", None, None).await;
     assert_eq!(summary["status"]["indicator"], "none");
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_cookie_and_locks_after_failures() {
+    let app = app().await;
+    herald::app::create_user(
+        app.store.as_ref(),
+        "ops@acme.test",
+        "long enough password",
+        Role::Editor,
+        "test",
+    )
+    .await
+    .expect("user");
+    let login = |password: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/herald/v1/session")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"email": "ops@acme.test", "password": password}).to_string(),
+            ))
+            .expect("request")
+    };
+    let res = herald::http::router(app.state.clone())
+        .oneshot(login("long enough password"))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        cookie.starts_with("herald_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let body = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&body).expect("json");
+    let csrf = body["csrf_token"].as_str().expect("csrf").to_string();
+    let token = cookie
+        .trim_start_matches("herald_session=")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/herald/v1/components")
+        .header("cookie", format!("herald_session={token}"))
+        .header("x-csrf-token", csrf)
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"name": "Web"}).to_string()))
+        .expect("request");
+    assert_eq!(app.send(req).await.0, StatusCode::CREATED);
+
+    for _ in 0..5 {
+        assert_eq!(
+            app.send(login("wrong password!")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Locked now, even with the right password.
+    assert_eq!(
+        app.send(login("long enough password")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // And the client is rate-limited after ten attempts a minute.
+    let mut codes = vec![];
+    for _ in 0..5 {
+        codes.push(app.send(login("wrong password!")).await.0);
+    }
+    assert_eq!(
+        codes.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{codes:?}"
+    );
 }

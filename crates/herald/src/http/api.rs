@@ -61,6 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", axum::routing::get(audit_log))
         .route("/api-keys", post(create_api_key).get(list_api_keys))
         .route("/api-keys/{id}", delete(revoke_api_key))
+        .route(
+            "/session",
+            post(crate::http::session::create).delete(crate::http::session::delete),
+        )
 }
 
 fn id(raw: &str) -> Result<Id, AppError> {

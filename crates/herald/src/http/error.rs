@@ -22,6 +22,8 @@ pub enum AppError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    #[error("too many requests")]
+    TooManyRequests,
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -75,6 +77,10 @@ impl IntoResponse for AppError {
             AppError::Forbidden(why) => {
                 (StatusCode::FORBIDDEN, json!({"error": why, "message": why}))
             }
+            AppError::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"error": "too many attempts; wait a minute", "message": "too many attempts; wait a minute"}),
+            ),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "the database is unavailable; try again shortly"}),

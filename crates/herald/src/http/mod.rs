@@ -11,7 +11,9 @@ pub mod api;
 pub mod body;
 pub mod error;
 pub mod form;
+pub mod limit;
 pub mod public;
+pub mod session;
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
