@@ -62,6 +62,27 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Open, update, resolve and list incidents on a running server.
+    Incident {
+        #[command(flatten)]
+        server: crate::remote::Server,
+        #[command(subcommand)]
+        command: crate::remote::IncidentCommand,
+    },
+    /// Change components on a running server.
+    Component {
+        #[command(flatten)]
+        server: crate::remote::Server,
+        #[command(subcommand)]
+        command: crate::remote::ComponentCommand,
+    },
+    /// Schedule maintenance on a running server.
+    Maintenance {
+        #[command(flatten)]
+        server: crate::remote::Server,
+        #[command(subcommand)]
+        command: crate::remote::MaintenanceCommand,
+    },
     /// Manage API keys (works on the local database; no server needed).
     ApiKey {
         #[command(subcommand)]
@@ -125,6 +146,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    use crate::remote::RemoteCommand;
+    let remote = match &cli.command {
+        Command::Incident { server, command } => Some((server, RemoteCommand::Incident(command))),
+        Command::Component { server, command } => Some((server, RemoteCommand::Component(command))),
+        Command::Maintenance { server, command } => {
+            Some((server, RemoteCommand::Maintenance(command)))
+        }
+        _ => None,
+    };
+    if let Some((server, command)) = remote {
+        return runtime.block_on(crate::remote::run(server, command));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -287,6 +320,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Incident { .. } | Command::Component { .. } | Command::Maintenance { .. } => {
+            Err(anyhow!("runbook commands are handled before this point"))
         }
         Command::CheckConfig => {
             let config = load_config(&cli, None)?;

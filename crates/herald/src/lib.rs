@@ -5,11 +5,12 @@
 //! - [`http`]: routes; public reads come from the snapshot only.
 //! - [`render`]: the snapshot — every public response, pre-rendered and precompressed.
 //! - [`auth`]: passwords, sessions, API keys, and the authenticated caller.
-//! - [`cli`]: the `herald` command.
+//! - [`cli`]: the `herald` command; [`remote`]: its runbook commands against a running server.
 
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod remote;
 pub mod render;
