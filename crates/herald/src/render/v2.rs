@@ -448,3 +448,18 @@ fn maintenance<'a>(ctx: &RenderContext<'a>, m: &'a Maintenance) -> MaintenanceJs
         }),
     }
 }
+
+/// A component as a JSON value, for the manage API (v1), which adds its own fields.
+pub(crate) fn component_value(ctx: &RenderContext, c: &Component) -> serde_json::Value {
+    serde_json::to_value(component(ctx, c)).unwrap_or_default()
+}
+
+/// An incident as a JSON value, for the manage API (v1).
+pub(crate) fn incident_value(ctx: &RenderContext, i: &Incident) -> serde_json::Value {
+    serde_json::to_value(incident(ctx, i)).unwrap_or_default()
+}
+
+/// A maintenance as a JSON value, for the manage API (v1).
+pub(crate) fn maintenance_value(ctx: &RenderContext, m: &Maintenance) -> serde_json::Value {
+    serde_json::to_value(maintenance(ctx, m)).unwrap_or_default()
+}
