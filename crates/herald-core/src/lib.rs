@@ -12,6 +12,7 @@ pub mod model;
 pub mod status;
 pub mod timefmt;
 pub mod transitions;
+pub mod uptime;
 
 pub use id::Id;
 pub use model::*;
