@@ -7,6 +7,9 @@
 //! - [`auth`]: passwords, sessions, API keys, and the authenticated caller.
 //! - [`cli`]: the `herald` command; [`remote`]: its runbook commands against a running server.
 
+// The Statuspage page object is a long `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod auth;
 pub mod cli;

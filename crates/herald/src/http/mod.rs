@@ -14,13 +14,36 @@ pub mod form;
 pub mod limit;
 pub mod public;
 pub mod session;
+pub mod v1;
 
-/// The whole router.
+/// The whole router. Statuspage's `.json` path suffixes are removed before routing.
 pub fn router(state: AppState) -> Router {
+    let routes = routes(state);
+    let service = tower::ServiceBuilder::new()
+        .map_request(strip_json_suffix)
+        .service(routes);
+    Router::new().fallback_service(service)
+}
+
+fn strip_json_suffix(mut req: axum::extract::Request) -> axum::extract::Request {
+    if let Some(path) = v1::normalise_path(req.uri().path()) {
+        let rebuilt = match req.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        if let Ok(uri) = rebuilt.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))
         .nest("/api/herald/v1", api::routes())
+        .nest("/v1", v1::routes())
         .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

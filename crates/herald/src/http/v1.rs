@@ -25,25 +25,52 @@ use std::collections::BTreeMap;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pages", get(list_pages))
-        .route("/pages/{page_id}", get(get_page).patch(update_page).put(update_page))
-        .route("/pages/{page_id}/components", get(list_components).post(create_component))
+        .route(
+            "/pages/{page_id}",
+            get(get_page).patch(update_page).put(update_page),
+        )
+        .route(
+            "/pages/{page_id}/components",
+            get(list_components).post(create_component),
+        )
         .route(
             "/pages/{page_id}/components/{id}",
-            get(get_component).patch(update_component).put(update_component).delete(delete_component),
+            get(get_component)
+                .patch(update_component)
+                .put(update_component)
+                .delete(delete_component),
         )
-        .route("/pages/{page_id}/component-groups", get(list_groups).post(create_group))
+        .route(
+            "/pages/{page_id}/component-groups",
+            get(list_groups).post(create_group),
+        )
         .route(
             "/pages/{page_id}/component-groups/{id}",
-            get(get_group).patch(update_group).put(update_group).delete(delete_group),
+            get(get_group)
+                .patch(update_group)
+                .put(update_group)
+                .delete(delete_group),
         )
-        .route("/pages/{page_id}/incidents", get(list_incidents).post(create_incident))
-        .route("/pages/{page_id}/incidents/unresolved", get(list_unresolved))
+        .route(
+            "/pages/{page_id}/incidents",
+            get(list_incidents).post(create_incident),
+        )
+        .route(
+            "/pages/{page_id}/incidents/unresolved",
+            get(list_unresolved),
+        )
         .route("/pages/{page_id}/incidents/upcoming", get(list_upcoming))
-        .route("/pages/{page_id}/incidents/active_maintenance", get(list_active_maintenance))
+        .route(
+            "/pages/{page_id}/incidents/active_maintenance",
+            get(list_active_maintenance),
+        )
         .route("/pages/{page_id}/incidents/scheduled", get(list_scheduled))
         .route(
             "/pages/{page_id}/incidents/{id}",
-            get(get_incident).patch(update_incident).put(update_incident).delete(delete_incident),
+            get(get_incident)
+                .patch(update_incident)
+                .put(update_incident)
+                .delete(delete_incident),
         )
         .route(
             "/pages/{page_id}/incidents/{id}/incident_updates/{update}",
@@ -51,10 +78,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/pages/{page_id}/incidents/{id}/postmortem",
-            get(get_postmortem).put(save_postmortem).delete(delete_postmortem),
+            get(get_postmortem)
+                .put(save_postmortem)
+                .delete(delete_postmortem),
         )
-        .route("/pages/{page_id}/incidents/{id}/postmortem/publish", put(publish_postmortem))
-        .route("/pages/{page_id}/incidents/{id}/postmortem/revert", put(revert_postmortem))
+        .route(
+            "/pages/{page_id}/incidents/{id}/postmortem/publish",
+            put(publish_postmortem),
+        )
+        .route(
+            "/pages/{page_id}/incidents/{id}/postmortem/revert",
+            put(revert_postmortem),
+        )
 }
 
 /// Strips the `.json` suffix Statuspage's older clients add to every path, and a trailing `/`.
@@ -98,7 +133,14 @@ struct View {
 
 impl View {
     fn new(doc: PageDocument, now: DateTime<Utc>) -> View {
-        View { input: SnapshotInput { doc, history: vec![], now, branding: Branding::default() } }
+        View {
+            input: SnapshotInput {
+                doc,
+                history: vec![],
+                now,
+                branding: Branding::default(),
+            },
+        }
     }
 
     fn ctx(&self) -> RenderContext<'_> {
@@ -111,8 +153,22 @@ impl View {
 
     fn page(&self) -> Value {
         let d = self.doc();
-        let created = d.components.iter().map(|c| c.created_at).min().or(d.updated_at()).unwrap_or(self.input.now);
-        let host = d.page.url.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+        let created = d
+            .components
+            .iter()
+            .map(|c| c.created_at)
+            .min()
+            .or(d.updated_at())
+            .unwrap_or(self.input.now);
+        let host = d
+            .page
+            .url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split('/')
+            .next()
+            .unwrap_or("");
         json!({
             "id": d.page.id, "created_at": api(created), "updated_at": api(d.updated_at().unwrap_or(created)),
             "name": d.page.name, "page_description": null, "headline": null, "branding": "basic",
@@ -137,13 +193,28 @@ impl View {
 
     fn component(&self, c: &herald_core::Component) -> Value {
         let mut v = v2::component_value(&self.ctx(), c);
-        let host = self.doc().page.url.split("://").nth(1).unwrap_or("localhost").split('/').next().unwrap_or("localhost");
+        let host = self
+            .doc()
+            .page
+            .url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split('/')
+            .next()
+            .unwrap_or("localhost");
         v["automation_email"] = json!(format!("component+{}@{}", c.id, host));
         v
     }
 
     fn group(&self, g: &herald_core::ComponentGroup) -> Value {
-        let members: Vec<&Id> = self.doc().components.iter().filter(|c| c.group_id.as_ref() == Some(&g.id)).map(|c| &c.id).collect();
+        let members: Vec<&Id> = self
+            .doc()
+            .components
+            .iter()
+            .filter(|c| c.group_id.as_ref() == Some(&g.id))
+            .map(|c| &c.id)
+            .collect();
         json!({
             "id": g.id, "page_id": self.doc().page.id, "name": g.name, "description": g.description,
             "components": members, "position": g.position,
@@ -152,47 +223,58 @@ impl View {
     }
 
     fn components_of(&self, ids: &[Id]) -> Value {
-        Value::Array(ids.iter().filter_map(|i| self.doc().component(i)).map(|c| self.component(c)).collect())
+        Value::Array(
+            ids.iter()
+                .filter_map(|i| self.doc().component(i))
+                .map(|c| self.component(c))
+                .collect(),
+        )
     }
 
     fn incident(&self, i: &herald_core::Incident) -> Value {
         let mut v = v2::incident_value(&self.ctx(), i);
         let pm = i.postmortem.as_ref();
         let published = pm.and_then(|p| p.published_at);
-        extend(&mut v, json!({
-            "components": self.components_of(&i.component_ids),
-            "impact_override": null, "metadata": {},
-            "postmortem_body": published.and(pm.map(|p| p.body.clone())),
-            "postmortem_body_last_updated_at": pm.map(|p| api(p.updated_at)),
-            "postmortem_ignored": false, "postmortem_notified_subscribers": false,
-            "postmortem_notified_twitter": false, "postmortem_published_at": published.map(api),
-            "scheduled_auto_completed": false, "scheduled_auto_in_progress": false,
-            "scheduled_for": null, "scheduled_until": null, "scheduled_remind_prior": false,
-            "scheduled_reminded_at": null,
-            "auto_transition_deliver_notifications_at_end": null,
-            "auto_transition_deliver_notifications_at_start": null,
-            "auto_transition_to_maintenance_state": null, "auto_transition_to_operational_state": null,
-            "backfilled": i.backfilled, "reference_name": null
-        }));
+        extend(
+            &mut v,
+            json!({
+                "components": self.components_of(&i.component_ids),
+                "impact_override": null, "metadata": {},
+                "postmortem_body": published.and(pm.map(|p| p.body.clone())),
+                "postmortem_body_last_updated_at": pm.map(|p| api(p.updated_at)),
+                "postmortem_ignored": false, "postmortem_notified_subscribers": false,
+                "postmortem_notified_twitter": false, "postmortem_published_at": published.map(api),
+                "scheduled_auto_completed": false, "scheduled_auto_in_progress": false,
+                "scheduled_for": null, "scheduled_until": null, "scheduled_remind_prior": false,
+                "scheduled_reminded_at": null,
+                "auto_transition_deliver_notifications_at_end": null,
+                "auto_transition_deliver_notifications_at_start": null,
+                "auto_transition_to_maintenance_state": null, "auto_transition_to_operational_state": null,
+                "backfilled": i.backfilled, "reference_name": null
+            }),
+        );
         v1_updates(&mut v);
         v
     }
 
     fn maintenance(&self, m: &herald_core::Maintenance) -> Value {
         let mut v = v2::maintenance_value(&self.ctx(), m);
-        extend(&mut v, json!({
-            "components": self.components_of(&m.component_ids),
-            "impact_override": null, "metadata": {},
-            "postmortem_body": null, "postmortem_body_last_updated_at": null,
-            "postmortem_ignored": true, "postmortem_notified_subscribers": false,
-            "postmortem_notified_twitter": false, "postmortem_published_at": null,
-            "scheduled_auto_completed": m.auto_complete, "scheduled_auto_in_progress": m.auto_start,
-            "scheduled_remind_prior": false, "scheduled_reminded_at": null,
-            "auto_transition_deliver_notifications_at_end": true,
-            "auto_transition_deliver_notifications_at_start": true,
-            "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
-            "backfilled": false, "reference_name": null
-        }));
+        extend(
+            &mut v,
+            json!({
+                "components": self.components_of(&m.component_ids),
+                "impact_override": null, "metadata": {},
+                "postmortem_body": null, "postmortem_body_last_updated_at": null,
+                "postmortem_ignored": true, "postmortem_notified_subscribers": false,
+                "postmortem_notified_twitter": false, "postmortem_published_at": null,
+                "scheduled_auto_completed": m.auto_complete, "scheduled_auto_in_progress": m.auto_start,
+                "scheduled_remind_prior": false, "scheduled_reminded_at": null,
+                "auto_transition_deliver_notifications_at_end": true,
+                "auto_transition_deliver_notifications_at_start": true,
+                "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
+                "backfilled": false, "reference_name": null
+            }),
+        );
         v1_updates(&mut v);
         v
     }
@@ -202,7 +284,13 @@ impl View {
         self.doc()
             .incident(id)
             .map(|i| self.incident(i))
-            .or_else(|| self.doc().maintenances.iter().find(|m| &m.id == id).map(|m| self.maintenance(m)))
+            .or_else(|| {
+                self.doc()
+                    .maintenances
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .map(|m| self.maintenance(m))
+            })
     }
 
     fn postmortem(&self, i: &herald_core::Incident) -> Option<Value> {
@@ -233,7 +321,10 @@ fn extend(target: &mut Value, extra: Value) {
 fn v1_updates(incident: &mut Value) {
     if let Some(updates) = incident["incident_updates"].as_array_mut() {
         for u in updates {
-            extend(u, json!({"twitter_updated_at": null, "wants_twitter_update": false}));
+            extend(
+                u,
+                json!({"twitter_updated_at": null, "wants_twitter_update": false}),
+            );
         }
     }
 }
@@ -276,7 +367,12 @@ async fn view(state: &AppState, page_id: &str) -> Result<View, AppError> {
     Ok(View::new(page(state, page_id).await?, (state.clock)()))
 }
 
-async fn write(state: &AppState, caller: &Caller, page_id: &str, command: Command) -> Result<(View, Option<Id>), AppError> {
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    page_id: &str,
+    command: Command,
+) -> Result<(View, Option<Id>), AppError> {
     page(state, page_id).await?;
     let applied = state.write(caller, command).await?;
     Ok((View::new(applied.doc, (state.clock)()), applied.subject))
@@ -300,9 +396,24 @@ struct PageFields {
     time_zone: Option<String>,
 }
 
-async fn update_page(State(s): State<AppState>, c: Caller, Path(page_id): Path<String>, Body(b): Body<Value>) -> Reply {
+async fn update_page(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
     let f: PageFields = envelope(&b, "page")?;
-    let (v, _) = write(&s, &c, &page_id, Command::SetPage { name: f.name, url: f.url, time_zone: f.time_zone }).await?;
+    let (v, _) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::SetPage {
+            name: f.name,
+            url: f.url,
+            time_zone: f.time_zone,
+        },
+    )
+    .await?;
     ok(v.page())
 }
 
@@ -322,7 +433,9 @@ struct ComponentFields {
 }
 
 /// A field sent as `null` is `Some(None)`; one left out is `None`.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -351,19 +464,35 @@ impl ComponentFields {
     }
 }
 
-async fn list_components(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_components(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(p.apply(v.doc().components.iter().map(|c| v.component(c)).collect()))
 }
 
-async fn create_component(State(s): State<AppState>, c: Caller, Path(page_id): Path<String>, Body(b): Body<Value>) -> Reply {
+async fn create_component(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
     let input = envelope::<ComponentFields>(&b, "component")?.input()?;
     let (v, subject) = write(&s, &c, &page_id, Command::CreateComponent(input)).await?;
-    let comp = subject.and_then(|i| v.doc().component(&i).cloned()).ok_or(AppError::NotFound)?;
+    let comp = subject
+        .and_then(|i| v.doc().component(&i).cloned())
+        .ok_or(AppError::NotFound)?;
     created(v.component(&comp))
 }
 
-async fn get_component(State(s): State<AppState>, _c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn get_component(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     let comp = v.doc().component(&id(&raw)?).ok_or(AppError::NotFound)?;
     ok(v.component(comp))
@@ -377,13 +506,21 @@ async fn update_component(
 ) -> Reply {
     let input = envelope::<ComponentFields>(&b, "component")?.input()?;
     let cid = id(&raw)?;
-    let cmd = Command::UpdateComponent { id: cid.clone(), input, cause: "manual".into() };
+    let cmd = Command::UpdateComponent {
+        id: cid.clone(),
+        input,
+        cause: "manual".into(),
+    };
     let (v, _) = write(&s, &c, &page_id, cmd).await?;
     let comp = v.doc().component(&cid).ok_or(AppError::NotFound)?;
     ok(v.component(comp))
 }
 
-async fn delete_component(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn delete_component(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     write(&s, &c, &page_id, Command::DeleteComponent { id: id(&raw)? }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -399,31 +536,66 @@ struct GroupFields {
 fn group_input(b: &Value, creating: bool) -> Result<GroupInput, AppError> {
     let f: GroupFields = envelope(b, "component_group")?;
     if creating && f.components.is_none() {
-        return Err(AppError::Invalid { field: Some("component_group.components".into()), message: "is required".into() });
+        return Err(AppError::Invalid {
+            field: Some("component_group.components".into()),
+            message: "is required".into(),
+        });
     }
     let description = match b.get("description") {
         Some(Value::String(d)) => Some(Some(d.clone())),
         Some(Value::Null) => Some(None),
         _ => None,
     };
-    Ok(GroupInput { name: f.name, description, position: None, component_ids: f.components })
+    Ok(GroupInput {
+        name: f.name,
+        description,
+        position: None,
+        component_ids: f.components,
+    })
 }
 
-async fn list_groups(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_groups(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(p.apply(v.doc().groups.iter().map(|g| v.group(g)).collect()))
 }
 
-async fn create_group(State(s): State<AppState>, c: Caller, Path(page_id): Path<String>, Body(b): Body<Value>) -> Reply {
-    let (v, subject) = write(&s, &c, &page_id, Command::CreateGroup(group_input(&b, true)?)).await?;
-    let g = subject.and_then(|i| v.doc().groups.iter().find(|g| g.id == i).cloned()).ok_or(AppError::NotFound)?;
+async fn create_group(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
+    let (v, subject) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::CreateGroup(group_input(&b, true)?),
+    )
+    .await?;
+    let g = subject
+        .and_then(|i| v.doc().groups.iter().find(|g| g.id == i).cloned())
+        .ok_or(AppError::NotFound)?;
     created(v.group(&g))
 }
 
-async fn get_group(State(s): State<AppState>, _c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn get_group(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     let gid = id(&raw)?;
-    let g = v.doc().groups.iter().find(|g| g.id == gid).ok_or(AppError::NotFound)?;
+    let g = v
+        .doc()
+        .groups
+        .iter()
+        .find(|g| g.id == gid)
+        .ok_or(AppError::NotFound)?;
     ok(v.group(g))
 }
 
@@ -434,15 +606,38 @@ async fn update_group(
     Body(b): Body<Value>,
 ) -> Reply {
     let gid = id(&raw)?;
-    let (v, _) = write(&s, &c, &page_id, Command::UpdateGroup { id: gid.clone(), input: group_input(&b, false)? }).await?;
-    let g = v.doc().groups.iter().find(|g| g.id == gid).ok_or(AppError::NotFound)?;
+    let (v, _) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::UpdateGroup {
+            id: gid.clone(),
+            input: group_input(&b, false)?,
+        },
+    )
+    .await?;
+    let g = v
+        .doc()
+        .groups
+        .iter()
+        .find(|g| g.id == gid)
+        .ok_or(AppError::NotFound)?;
     ok(v.group(g))
 }
 
-async fn delete_group(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn delete_group(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let before = view(&s, &page_id).await?;
     let gid = id(&raw)?;
-    let g = before.doc().groups.iter().find(|g| g.id == gid).ok_or(AppError::NotFound)?;
+    let g = before
+        .doc()
+        .groups
+        .iter()
+        .find(|g| g.id == gid)
+        .ok_or(AppError::NotFound)?;
     let shown = before.group(g);
     write(&s, &c, &page_id, Command::DeleteGroup { id: gid }).await?;
     ok(shown)
@@ -474,12 +669,19 @@ impl IncidentFields {
     fn components(&self) -> Result<Vec<(Id, ComponentStatus)>, AppError> {
         self.components
             .iter()
-            .map(|(k, v)| Ok((k.clone(), component_status(v, &format!("incident.components.{k}"))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    component_status(v, &format!("incident.components.{k}"))?,
+                ))
+            })
             .collect()
     }
 
     fn backfill_date(&self) -> Result<Option<DateTime<Utc>>, AppError> {
-        let Some(raw) = self.backfill_date.as_deref() else { return Ok(None) };
+        let Some(raw) = self.backfill_date.as_deref() else {
+            return Ok(None);
+        };
         if let Ok(t) = raw.parse::<DateTime<Utc>>() {
             return Ok(Some(t));
         }
@@ -539,7 +741,9 @@ impl IncidentFields {
             body: self.body.clone(),
             scheduled_for: self.scheduled_for,
             scheduled_until: self.scheduled_until,
-            auto_start: self.scheduled_auto_in_progress.or(self.scheduled_auto_transition),
+            auto_start: self
+                .scheduled_auto_in_progress
+                .or(self.scheduled_auto_transition),
             auto_complete: self.scheduled_auto_completed,
             component_ids: self.component_ids.clone(),
             components: self.components()?,
@@ -561,49 +765,103 @@ fn incident_list(v: &View, p: &Paging, keep: impl Fn(&herald_core::Incident) -> 
     p.apply(items)
 }
 
-fn maintenance_list(v: &View, p: &Paging, keep: impl Fn(&herald_core::Maintenance) -> bool) -> Value {
-    p.apply(v.doc().maintenances.iter().filter(|m| keep(m)).map(|m| v.maintenance(m)).collect())
+fn maintenance_list(
+    v: &View,
+    p: &Paging,
+    keep: impl Fn(&herald_core::Maintenance) -> bool,
+) -> Value {
+    p.apply(
+        v.doc()
+            .maintenances
+            .iter()
+            .filter(|m| keep(m))
+            .map(|m| v.maintenance(m))
+            .collect(),
+    )
 }
 
-async fn list_incidents(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_incidents(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(incident_list(&v, &p, |_| true))
 }
 
-async fn list_unresolved(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_unresolved(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(incident_list(&v, &p, |i| i.status.is_unresolved()))
 }
 
-async fn list_upcoming(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_upcoming(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
-    ok(maintenance_list(&v, &p, |m| m.status == MaintenanceStatus::Scheduled))
+    ok(maintenance_list(&v, &p, |m| {
+        m.status == MaintenanceStatus::Scheduled
+    }))
 }
 
-async fn list_active_maintenance(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_active_maintenance(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(maintenance_list(&v, &p, |m| m.status.is_active()))
 }
 
-async fn list_scheduled(State(s): State<AppState>, _c: Caller, Path(page_id): Path<String>, Query(p): Query<Paging>) -> Reply {
+async fn list_scheduled(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(maintenance_list(&v, &p, |_| true))
 }
 
-async fn create_incident(State(s): State<AppState>, c: Caller, Path(page_id): Path<String>, Body(b): Body<Value>) -> Reply {
+async fn create_incident(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
     let f: IncidentFields = envelope(&b, "incident")?;
-    let is_maintenance = f.scheduled_for.is_some() || f.maintenance_status()?.is_some() && f.incident_status().is_err();
+    let maintenance_word = f
+        .status
+        .as_deref()
+        .and_then(MaintenanceStatus::parse)
+        .is_some();
+    let is_maintenance = f.scheduled_for.is_some() || maintenance_word;
     let command = if is_maintenance {
         Command::CreateMaintenance(f.maintenance_input()?)
     } else {
         Command::CreateIncident(f.incident_input()?)
     };
     let (v, subject) = write(&s, &c, &page_id, command).await?;
-    let shown = subject.and_then(|i| v.any_incident(&i)).ok_or(AppError::NotFound)?;
+    let shown = subject
+        .and_then(|i| v.any_incident(&i))
+        .ok_or(AppError::NotFound)?;
     created(shown)
 }
 
-async fn get_incident(State(s): State<AppState>, _c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn get_incident(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(v.any_incident(&id(&raw)?).ok_or(AppError::NotFound)?)
 }
@@ -618,9 +876,15 @@ async fn update_incident(
     let iid = id(&raw)?;
     let before = page(&s, &page_id).await?;
     let command = if before.incident(&iid).is_some() {
-        Command::UpdateIncident { id: iid.clone(), input: f.incident_input()? }
+        Command::UpdateIncident {
+            id: iid.clone(),
+            input: f.incident_input()?,
+        }
     } else if before.maintenances.iter().any(|m| m.id == iid) {
-        Command::UpdateMaintenance { id: iid.clone(), input: f.maintenance_input()? }
+        Command::UpdateMaintenance {
+            id: iid.clone(),
+            input: f.maintenance_input()?,
+        }
     } else {
         return Err(AppError::NotFound);
     };
@@ -628,7 +892,11 @@ async fn update_incident(
     ok(v.any_incident(&iid).ok_or(AppError::NotFound)?)
 }
 
-async fn delete_incident(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn delete_incident(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let iid = id(&raw)?;
     let before = view(&s, &page_id).await?;
     let shown = before.any_incident(&iid).ok_or(AppError::NotFound)?;
@@ -679,7 +947,11 @@ async fn postmortem_of(v: &View, iid: &Id) -> Result<Value, AppError> {
     v.postmortem(inc).ok_or(AppError::NotFound)
 }
 
-async fn get_postmortem(State(s): State<AppState>, _c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn get_postmortem(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let v = view(&s, &page_id).await?;
     ok(postmortem_of(&v, &id(&raw)?).await?)
 }
@@ -697,24 +969,72 @@ async fn save_postmortem(
 ) -> Reply {
     let f: PostmortemFields = envelope(&b, "postmortem")?;
     let iid = id(&raw)?;
-    let input = PostmortemInput { body: f.body_draft, ..Default::default() };
-    let (v, _) = write(&s, &c, &page_id, Command::SavePostmortem { incident: iid.clone(), input }).await?;
+    let input = PostmortemInput {
+        body: f.body_draft,
+        ..Default::default()
+    };
+    let (v, _) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::SavePostmortem {
+            incident: iid.clone(),
+            input,
+        },
+    )
+    .await?;
     ok(postmortem_of(&v, &iid).await?)
 }
 
-async fn publish_postmortem(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn publish_postmortem(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let iid = id(&raw)?;
-    let (v, _) = write(&s, &c, &page_id, Command::PublishPostmortem { incident: iid.clone() }).await?;
+    let (v, _) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::PublishPostmortem {
+            incident: iid.clone(),
+        },
+    )
+    .await?;
     ok(postmortem_of(&v, &iid).await?)
 }
 
-async fn revert_postmortem(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
+async fn revert_postmortem(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
     let iid = id(&raw)?;
-    let (v, _) = write(&s, &c, &page_id, Command::RevertPostmortem { incident: iid.clone() }).await?;
+    let (v, _) = write(
+        &s,
+        &c,
+        &page_id,
+        Command::RevertPostmortem {
+            incident: iid.clone(),
+        },
+    )
+    .await?;
     ok(postmortem_of(&v, &iid).await?)
 }
 
-async fn delete_postmortem(State(s): State<AppState>, c: Caller, Path((page_id, raw)): Path<(String, String)>) -> Reply {
-    write(&s, &c, &page_id, Command::DeletePostmortem { incident: id(&raw)? }).await?;
+async fn delete_postmortem(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
+    write(
+        &s,
+        &c,
+        &page_id,
+        Command::DeletePostmortem {
+            incident: id(&raw)?,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
