@@ -131,8 +131,11 @@ impl PgCluster {
 
     /// Starts the server (again, after [`PgCluster::stop`]).
     pub fn start_server(&self) {
+        // fsync is off for speed: only an operating-system crash could lose data, and tests
+        // do not survive one anyway. Commits stay synchronous, so a killed server keeps every
+        // acknowledged write, as the outage and crash tests require.
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c full_page_writes=off -c max_connections=200",
             self.port,
             self.dir.path().display()
