@@ -3,6 +3,7 @@
 //! Nothing here does I/O; storage, HTTP and time sources live in other crates and hand values in.
 
 pub mod access;
+pub mod audience;
 pub mod commands;
 pub mod datafile;
 pub mod history;

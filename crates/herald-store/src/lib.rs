@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::access::Role;
+use herald_core::audience::{IncidentTemplate, Subscriber, SubscriberMode, SubscriberState};
 use herald_core::commands::{Command, CommandError, IncidentEvent};
 use herald_core::datafile::{DataFile, DataFileError};
 use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange};
@@ -242,6 +243,45 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
 
     async fn revoke_api_key(&self, id: &Id, meta: &WriteMeta) -> StoreResult<()>;
+
+    /// Adds a subscriber; `Conflict` when the same address or endpoint is already subscribed.
+    async fn create_subscriber(&self, subscriber: &Subscriber, meta: &WriteMeta)
+        -> StoreResult<()>;
+
+    /// Subscribers, oldest first, optionally of one state and one mode.
+    async fn list_subscribers(
+        &self,
+        state: Option<SubscriberState>,
+        mode: Option<SubscriberMode>,
+    ) -> StoreResult<Vec<Subscriber>>;
+
+    async fn subscriber(&self, id: &Id) -> StoreResult<Option<Subscriber>>;
+
+    /// Moves a subscriber to `state` (confirm, unsubscribe, quarantine, reactivate).
+    async fn set_subscriber_state(
+        &self,
+        id: &Id,
+        state: SubscriberState,
+        meta: &WriteMeta,
+    ) -> StoreResult<Subscriber>;
+
+    /// Replaces the components a subscriber follows (empty: the whole page).
+    async fn set_subscriber_components(
+        &self,
+        id: &Id,
+        components: &[Id],
+        meta: &WriteMeta,
+    ) -> StoreResult<Subscriber>;
+
+    async fn create_template(
+        &self,
+        template: &IncidentTemplate,
+        meta: &WriteMeta,
+    ) -> StoreResult<()>;
+
+    async fn list_templates(&self) -> StoreResult<Vec<IncidentTemplate>>;
+
+    async fn delete_template(&self, id: &Id, meta: &WriteMeta) -> StoreResult<()>;
 
     /// Creates or replaces the page settings.
     async fn save_page_settings(

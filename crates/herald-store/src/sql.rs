@@ -39,6 +39,7 @@ macro_rules! store_impl {
             use crate::sql::{from_ms, from_ms_opt, id, ms, wire};
             use crate::{Applied, ApiKey, AuditEntry, ImportOptions, ImportReport, Session, Store, StoreError, StoreResult, User, WriteMeta};
             use herald_core::access::Role;
+            use herald_core::audience::{IncidentTemplate, Subscriber, SubscriberMode, SubscriberState};
             use herald_core::commands::{self, Command, IncidentEvent};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
@@ -667,6 +668,44 @@ macro_rules! store_impl {
                 })
             }
 
+            fn ids_json(ids: &[Id]) -> String {
+                serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+            }
+
+            fn ids_from(text: &str) -> StoreResult<Vec<Id>> {
+                serde_json::from_str(text).map_err(|e| StoreError::Other(format!("stored id list: {e}")))
+            }
+
+            fn subscriber_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<Subscriber> {
+                let incident: Option<String> = r.try_get("incident_id")?;
+                Ok(Subscriber {
+                    id: id(r.try_get("id")?)?,
+                    mode: wire(SubscriberMode::parse, r.try_get("mode")?)?,
+                    email: r.try_get("email")?,
+                    endpoint: r.try_get("endpoint")?,
+                    component_ids: ids_from(r.try_get("component_ids")?)?,
+                    incident_id: incident.as_deref().map(id).transpose()?,
+                    state: wire(SubscriberState::parse, r.try_get("state")?)?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                    updated_at: from_ms(r.try_get("updated_at")?)?,
+                })
+            }
+
+            fn template_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<IncidentTemplate> {
+                let status: Option<String> = r.try_get("update_status")?;
+                Ok(IncidentTemplate {
+                    id: id(r.try_get("id")?)?,
+                    name: r.try_get("name")?,
+                    title: r.try_get("title")?,
+                    body: r.try_get("body")?,
+                    update_status: status.as_deref().map(|s| wire(IncidentStatus::parse, s)).transpose()?,
+                    component_ids: ids_from(r.try_get("component_ids")?)?,
+                    should_send_notifications: r.try_get("should_send_notifications")?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
+                    updated_at: from_ms(r.try_get("updated_at")?)?,
+                })
+            }
+
             async fn pause(options: &ImportOptions) {
                 if let Some(d) = options.pause_between_objects {
                     tokio::time::sleep(d).await;
@@ -924,6 +963,142 @@ macro_rules! store_impl {
                         return Err(StoreError::NotFound { what: format!("api key {key}") });
                     }
                     audit(&mut tx, meta.now, &meta.actor, "api_key.revoke", Some(key), None, None).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn create_subscriber(&self, sub: &Subscriber, meta: &WriteMeta) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    let dup = sqlx::query(
+                        "SELECT id FROM subscribers WHERE mode = $1 AND state <> 'unsubscribed' \
+                         AND COALESCE(email, '') = $2 AND COALESCE(endpoint, '') = $3 \
+                         AND COALESCE(incident_id, '') = $4",
+                    )
+                    .bind(sub.mode.as_str())
+                    .bind(sub.email.clone().unwrap_or_default())
+                    .bind(sub.endpoint.clone().unwrap_or_default())
+                    .bind(sub.incident_id.as_ref().map(|i| i.as_str().to_string()).unwrap_or_default())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if dup.is_some() {
+                        return Err(StoreError::Conflict { what: "this subscriber already exists".into() });
+                    }
+                    sqlx::query(
+                        "INSERT INTO subscribers (id, mode, email, endpoint, component_ids, incident_id, state, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                    )
+                    .bind(sub.id.as_str())
+                    .bind(sub.mode.as_str())
+                    .bind(&sub.email)
+                    .bind(&sub.endpoint)
+                    .bind(ids_json(&sub.component_ids))
+                    .bind(sub.incident_id.as_ref().map(|i| i.as_str().to_string()))
+                    .bind(sub.state.as_str())
+                    .bind(ms(sub.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    let after = serde_json::json!({"mode": sub.mode.as_str(), "state": sub.state.as_str()});
+                    audit(&mut tx, meta.now, &meta.actor, "subscriber.create", Some(&sub.id), None, Some(after)).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn list_subscribers(
+                    &self,
+                    state: Option<SubscriberState>,
+                    mode: Option<SubscriberMode>,
+                ) -> StoreResult<Vec<Subscriber>> {
+                    let rows = sqlx::query(
+                        "SELECT * FROM subscribers WHERE ($1 = '' OR state = $1) AND ($2 = '' OR mode = $2) \
+                         ORDER BY created_at, id",
+                    )
+                    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+                    .bind(mode.map(|m| m.as_str()).unwrap_or(""))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(subscriber_from_row).collect()
+                }
+
+                async fn subscriber(&self, sid: &Id) -> StoreResult<Option<Subscriber>> {
+                    let row = sqlx::query("SELECT * FROM subscribers WHERE id = $1")
+                        .bind(sid.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(subscriber_from_row).transpose()
+                }
+
+                async fn set_subscriber_state(&self, sid: &Id, state: SubscriberState, meta: &WriteMeta) -> StoreResult<Subscriber> {
+                    let mut tx = self.pool.begin().await?;
+                    let done = sqlx::query("UPDATE subscribers SET state = $1, updated_at = $2 WHERE id = $3")
+                        .bind(state.as_str())
+                        .bind(ms(meta.now))
+                        .bind(sid.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { what: format!("subscriber {sid}") });
+                    }
+                    let after = serde_json::json!({"state": state.as_str()});
+                    audit(&mut tx, meta.now, &meta.actor, "subscriber.state", Some(sid), None, Some(after)).await?;
+                    tx.commit().await?;
+                    self.subscriber(sid).await?.ok_or_else(|| StoreError::NotFound { what: format!("subscriber {sid}") })
+                }
+
+                async fn set_subscriber_components(&self, sid: &Id, components: &[Id], meta: &WriteMeta) -> StoreResult<Subscriber> {
+                    let mut tx = self.pool.begin().await?;
+                    let done = sqlx::query("UPDATE subscribers SET component_ids = $1, updated_at = $2 WHERE id = $3")
+                        .bind(ids_json(components))
+                        .bind(ms(meta.now))
+                        .bind(sid.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { what: format!("subscriber {sid}") });
+                    }
+                    let after = serde_json::json!({"component_ids": components});
+                    audit(&mut tx, meta.now, &meta.actor, "subscriber.components", Some(sid), None, Some(after)).await?;
+                    tx.commit().await?;
+                    self.subscriber(sid).await?.ok_or_else(|| StoreError::NotFound { what: format!("subscriber {sid}") })
+                }
+
+                async fn create_template(&self, t: &IncidentTemplate, meta: &WriteMeta) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO incident_templates (id, name, title, body, update_status, component_ids, \
+                         should_send_notifications, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(t.id.as_str())
+                    .bind(&t.name)
+                    .bind(&t.title)
+                    .bind(&t.body)
+                    .bind(t.update_status.map(|s| s.as_str()))
+                    .bind(ids_json(&t.component_ids))
+                    .bind(t.should_send_notifications)
+                    .bind(ms(t.created_at))
+                    .bind(ms(t.updated_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    let after = serde_json::to_value(t).ok();
+                    audit(&mut tx, meta.now, &meta.actor, "template.create", Some(&t.id), None, after).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn list_templates(&self) -> StoreResult<Vec<IncidentTemplate>> {
+                    let rows = sqlx::query("SELECT * FROM incident_templates ORDER BY name, id").fetch_all(&self.pool).await?;
+                    rows.iter().map(template_from_row).collect()
+                }
+
+                async fn delete_template(&self, tid: &Id, meta: &WriteMeta) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    let done = sqlx::query("DELETE FROM incident_templates WHERE id = $1")
+                        .bind(tid.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound { what: format!("template {tid}") });
+                    }
+                    audit(&mut tx, meta.now, &meta.actor, "template.delete", Some(tid), None, None).await?;
                     tx.commit().await?;
                     Ok(())
                 }

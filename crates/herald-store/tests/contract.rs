@@ -550,6 +550,115 @@ mod accounts {
     }
 }
 
+mod audience {
+    use super::*;
+    use herald_core::audience::*;
+
+    pub async fn subscribers_and_templates(store: Arc<dyn Store>) {
+        let meta = WriteMeta {
+            actor: "system".into(),
+            now: t("2026-01-01T00:00:00Z"),
+        };
+        let web = Id::parse("drchronocom1").expect("id");
+        let mut email = new_subscriber(
+            NewSubscriber {
+                email: Some("Ops@Acme.test".into()),
+                component_ids: vec![web.clone()],
+                ..Default::default()
+            },
+            Id::derive("sub-email"),
+            meta.now,
+            |_| true,
+        )
+        .expect("valid");
+        store
+            .create_subscriber(&email, &meta)
+            .await
+            .expect("create");
+        email.id = Id::derive("sub-email-2");
+        let dup = store.create_subscriber(&email, &meta).await;
+        assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+        let hook = new_subscriber(
+            NewSubscriber {
+                endpoint: Some("https://hooks.acme.test/status".into()),
+                email: Some("ops@acme.test".into()),
+                ..Default::default()
+            },
+            Id::derive("sub-hook"),
+            meta.now,
+            |_| true,
+        )
+        .expect("valid");
+        store.create_subscriber(&hook, &meta).await.expect("create");
+
+        let unconfirmed = store
+            .list_subscribers(Some(SubscriberState::Unconfirmed), None)
+            .await
+            .expect("list");
+        assert_eq!(unconfirmed.len(), 1);
+        assert_eq!(unconfirmed[0].email.as_deref(), Some("ops@acme.test"));
+        assert_eq!(unconfirmed[0].component_ids, vec![web.clone()]);
+        let hooks = store
+            .list_subscribers(None, Some(SubscriberMode::Webhook))
+            .await
+            .expect("list");
+        assert_eq!(hooks.len(), 1);
+
+        let sid = Id::derive("sub-email");
+        let confirmed = store
+            .set_subscriber_state(&sid, SubscriberState::Active, &meta)
+            .await
+            .expect("confirm");
+        assert_eq!(confirmed.state, SubscriberState::Active);
+        let moved = store
+            .set_subscriber_components(&sid, &[], &meta)
+            .await
+            .expect("components");
+        assert!(moved.component_ids.is_empty());
+        store
+            .set_subscriber_state(&sid, SubscriberState::Unsubscribed, &meta)
+            .await
+            .expect("unsubscribe");
+        // Once unsubscribed, the same address may subscribe again.
+        email.id = Id::derive("sub-email-3");
+        store
+            .create_subscriber(&email, &meta)
+            .await
+            .expect("subscribe again");
+        assert!(matches!(
+            store
+                .set_subscriber_state(&Id::derive("nobody"), SubscriberState::Active, &meta)
+                .await,
+            Err(StoreError::NotFound { .. })
+        ));
+
+        let template = IncidentTemplate {
+            id: Id::derive("tpl"),
+            name: "Database slow".into(),
+            title: "Degraded performance".into(),
+            body: "We are investigating slow responses.".into(),
+            update_status: Some(IncidentStatus::Investigating),
+            component_ids: vec![web],
+            should_send_notifications: true,
+            created_at: meta.now,
+            updated_at: meta.now,
+        };
+        store
+            .create_template(&template, &meta)
+            .await
+            .expect("template");
+        assert_eq!(
+            store.list_templates().await.expect("list"),
+            vec![template.clone()]
+        );
+        store
+            .delete_template(&template.id, &meta)
+            .await
+            .expect("delete");
+        assert!(store.list_templates().await.expect("list").is_empty());
+    }
+}
+
 macro_rules! contract {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -576,10 +685,12 @@ macro_rules! contract {
 }
 
 use accounts::*;
+use audience::*;
 use cases::*;
 use commands::*;
 
 contract!(
+    subscribers_and_templates,
     users_sessions_and_api_keys,
     commands_commit_with_history_events_and_audit,
     a_refused_command_writes_nothing,

@@ -307,3 +307,87 @@ async fn v1_errors_look_like_statuspage_errors_and_change_nothing() {
     assert_eq!(inc["status"], "identified");
     assert_eq!(inc["components"][0]["id"], "drchronocom1");
 }
+
+#[tokio::test]
+async fn subscribers_and_incident_templates_through_v1() {
+    let app = app().await;
+    let c = Client {
+        app: &app,
+        auth: format!("OAuth {}", app.key(Role::Editor).await),
+    };
+    let (status, sub) = c
+        .call("POST", "/subscribers", Some(json!({"subscriber": {"email": "ops@acme.test", "component_ids": ["drchronocom1"]}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sub}");
+    assert_eq!(sub["mode"], "email");
+    assert_eq!(sub["components"], json!(["drchronocom1"]));
+    let sid = sub["id"].as_str().expect("id").to_string();
+    // Unconfirmed email subscribers are not "active", the list's default.
+    assert_eq!(c.call("GET", "/subscribers", None).await.1, json!([]));
+    let (_, all) = c.call("GET", "/subscribers?state=all", None).await;
+    assert_eq!(all.as_array().map(|a| a.len()), Some(1));
+    let (status, hook) = c
+        .call("POST", "/subscribers.json", Some(json!({"subscriber": {"endpoint": "https://hooks.acme.test/s", "email": "ops@acme.test"}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    assert_eq!(hook["mode"], "webhook");
+    let (_, active) = c.call("GET", "/subscribers?type=webhook", None).await;
+    assert_eq!(active.as_array().map(|a| a.len()), Some(1));
+    let (_, count) = c.call("GET", "/subscribers/count?state=all", None).await;
+    assert_eq!(
+        (count["email"].clone(), count["webhook"].clone()),
+        (json!(1), json!(1))
+    );
+    let (status, dup) = c
+        .call(
+            "POST",
+            "/subscribers",
+            Some(json!({"subscriber": {"email": "OPS@acme.test"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{dup}");
+    let (status, bad) = c
+        .call(
+            "POST",
+            "/subscribers",
+            Some(json!({"subscriber": {"email": "not-an-address"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "subscriber.email");
+    let (status, moved) = c
+        .call(
+            "PATCH",
+            &format!("/subscribers/{sid}"),
+            Some(json!({"component_ids": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["components"], json!([]));
+    let (status, _) = c.call("DELETE", &format!("/subscribers/{sid}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, gone) = c.call("GET", "/subscribers?state=unsubscribed", None).await;
+    assert_eq!(gone[0]["id"], sid.as_str());
+
+    let (status, t) = c
+        .call(
+            "POST",
+            "/incident_templates",
+            Some(json!({"template": {"name": "Slow site", "title": "Site slowness", "body": "We are looking into slow pages.",
+                                       "update_status": "investigating", "component_ids": ["drchronocom1"]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    assert_eq!(t["components"][0]["id"], "drchronocom1");
+    let (_, list) = c.call("GET", "/incident_templates", None).await;
+    assert_eq!(list[0]["title"], "Site slowness");
+    let (status, bad) = c
+        .call(
+            "POST",
+            "/incident_templates",
+            Some(json!({"template": {"name": "x", "update_status": "panicking"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "template.update_status");
+}

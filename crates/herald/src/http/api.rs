@@ -65,6 +65,11 @@ pub fn routes() -> Router<AppState> {
             "/session",
             post(crate::http::session::create).delete(crate::http::session::delete),
         )
+        .route(
+            "/templates",
+            axum::routing::get(list_templates).post(create_template),
+        )
+        .route("/templates/{id}", delete(delete_template))
 }
 
 fn id(raw: &str) -> Result<Id, AppError> {
@@ -614,4 +619,126 @@ async fn revoke_api_key(
     let key = id(&raw)?;
     s.store.revoke_api_key(&key, &meta).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "revoked": true}))))
+}
+
+/// Checks a template's fields and builds it; `prefix` is put before field names in errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn template(
+    name: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    update_status: Option<&str>,
+    component_ids: Vec<Id>,
+    notify: Option<bool>,
+    doc: &PageDocument,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> Result<herald_core::audience::IncidentTemplate, AppError> {
+    let bad = |field: &str, message: String| AppError::Invalid {
+        field: Some(format!("{prefix}{field}")),
+        message,
+    };
+    let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(bad("name", "must be 1 to 255 characters".into()));
+    }
+    let title = title.unwrap_or_else(|| name.clone());
+    if title.chars().count() > 255 {
+        return Err(bad("title", "must be at most 255 characters".into()));
+    }
+    let body = body.unwrap_or_default();
+    if body.chars().count() > MAX_BODY {
+        return Err(bad(
+            "body",
+            format!("must be at most {MAX_BODY} characters"),
+        ));
+    }
+    let update_status = update_status
+        .map(|s| {
+            IncidentStatus::parse(s)
+                .ok_or_else(|| bad("update_status", format!("`{s}` is not an incident status")))
+        })
+        .transpose()?;
+    if let Some(missing) = component_ids.iter().find(|c| doc.component(c).is_none()) {
+        return Err(bad(
+            "component_ids",
+            format!("no component has id `{missing}` on this page"),
+        ));
+    }
+    Ok(herald_core::audience::IncidentTemplate {
+        id: herald_store::random_id(),
+        name,
+        title,
+        body,
+        update_status,
+        component_ids,
+        should_send_notifications: notify.unwrap_or(true),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+async fn list_templates(State(s): State<AppState>, _caller: Caller) -> Reply {
+    let all = s.store.list_templates().await?;
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::to_value(all).unwrap_or_default()),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    name: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    update_status: Option<String>,
+    #[serde(default)]
+    component_ids: Vec<Id>,
+    should_send_notifications: Option<bool>,
+}
+
+async fn create_template(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<TemplateBody>,
+) -> Reply {
+    caller.require_write()?;
+    let doc = s.store.load().await?.ok_or(AppError::NotFound)?;
+    let now = (s.clock)();
+    let t = template(
+        b.name,
+        b.title,
+        b.body,
+        b.update_status.as_deref(),
+        b.component_ids,
+        b.should_send_notifications,
+        &doc,
+        now,
+        "",
+    )?;
+    let meta = herald_store::WriteMeta {
+        actor: caller.actor(),
+        now,
+    };
+    s.store.create_template(&t, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(t).unwrap_or_default()),
+    ))
+}
+
+async fn delete_template(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Reply {
+    caller.require_write()?;
+    let meta = herald_store::WriteMeta {
+        actor: caller.actor(),
+        now: (s.clock)(),
+    };
+    let tid = id(&raw)?;
+    s.store.delete_template(&tid, &meta).await?;
+    Ok((StatusCode::OK, Json(json!({"id": tid, "deleted": true}))))
 }

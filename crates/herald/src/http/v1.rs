@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
+use herald_core::audience::{
+    new_subscriber, IncidentTemplate, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
+};
 use herald_core::commands::*;
 use herald_core::{ComponentStatus, Id, Impact, IncidentStatus, MaintenanceStatus, PageDocument};
 use serde::Deserialize;
@@ -89,6 +92,21 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/pages/{page_id}/incidents/{id}/postmortem/revert",
             put(revert_postmortem),
+        )
+        .route(
+            "/pages/{page_id}/subscribers",
+            get(list_subscribers).post(create_subscriber),
+        )
+        .route("/pages/{page_id}/subscribers/count", get(count_subscribers))
+        .route(
+            "/pages/{page_id}/subscribers/{id}",
+            get(get_subscriber)
+                .patch(update_subscriber)
+                .delete(unsubscribe),
+        )
+        .route(
+            "/pages/{page_id}/incident_templates",
+            get(list_templates).post(create_template),
         )
 }
 
@@ -1037,4 +1055,279 @@ async fn delete_postmortem(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// Subscribers
+
+fn subscriber_json(sub: &Subscriber) -> Value {
+    json!({
+        "id": sub.id, "skip_confirmation_notification": false, "mode": sub.mode.as_str(),
+        "email": sub.email, "endpoint": sub.endpoint, "phone_number": null, "phone_country": null,
+        "display_phone_number": null, "obfuscated_channel_name": null, "workspace_name": null,
+        "quarantined_at": (sub.state == SubscriberState::Quarantined).then(|| api(sub.updated_at)),
+        "purge_at": null, "components": sub.component_ids, "page_access_user_id": null,
+        "created_at": api(sub.created_at)
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct SubscriberQuery {
+    state: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    q: Option<String>,
+    page: Option<usize>,
+    per_page: Option<usize>,
+    limit: Option<usize>,
+}
+
+fn subscriber_filters(
+    q: &SubscriberQuery,
+) -> Result<(Option<SubscriberState>, Option<SubscriberMode>), AppError> {
+    let state = match q.state.as_deref().unwrap_or("active") {
+        "all" => None,
+        s => Some(SubscriberState::parse(s).ok_or_else(|| AppError::Invalid {
+            field: Some("state".into()),
+            message: format!("`{s}` is not a subscriber state"),
+        })?),
+    };
+    let mode = q
+        .kind
+        .as_deref()
+        .map(|m| {
+            SubscriberMode::parse(m).ok_or_else(|| AppError::Invalid {
+                field: Some("type".into()),
+                message: format!("`{m}` is not a subscriber type"),
+            })
+        })
+        .transpose()?;
+    Ok((state, mode))
+}
+
+async fn list_subscribers(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(q): Query<SubscriberQuery>,
+) -> Reply {
+    page(&s, &page_id).await?;
+    let (state, mode) = subscriber_filters(&q)?;
+    let needle = q.q.as_deref().map(str::to_lowercase);
+    let items = s
+        .store
+        .list_subscribers(state, mode)
+        .await?
+        .iter()
+        .filter(|sub| {
+            needle.as_ref().is_none_or(|n| {
+                sub.email.as_deref().unwrap_or("").contains(n.as_str())
+                    || sub
+                        .endpoint
+                        .as_deref()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains(n.as_str())
+            })
+        })
+        .map(subscriber_json)
+        .collect();
+    let paging = Paging {
+        page: q.page,
+        per_page: q.per_page,
+        limit: q.limit,
+        q: None,
+    };
+    ok(paging.apply(items))
+}
+
+async fn count_subscribers(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(q): Query<SubscriberQuery>,
+) -> Reply {
+    page(&s, &page_id).await?;
+    let (state, _) = subscriber_filters(&q)?;
+    let all = s.store.list_subscribers(state, None).await?;
+    let count = |m: SubscriberMode| all.iter().filter(|x| x.mode == m).count();
+    ok(json!({
+        "email": count(SubscriberMode::Email), "sms": 0, "webhook": count(SubscriberMode::Webhook),
+        "integration_partner": 0, "slack": count(SubscriberMode::Slack),
+        "teams": count(SubscriberMode::Teams), "discord": count(SubscriberMode::Discord)
+    }))
+}
+
+#[derive(Deserialize)]
+struct SubscriberFields {
+    email: Option<String>,
+    endpoint: Option<String>,
+    phone_number: Option<String>,
+    #[serde(default)]
+    skip_confirmation_notification: bool,
+    #[serde(default)]
+    component_ids: Vec<Id>,
+}
+
+async fn create_subscriber(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
+    c.require_write()?;
+    let doc = page(&s, &page_id).await?;
+    let f: SubscriberFields = envelope(&b, "subscriber")?;
+    if f.phone_number.is_some() {
+        return Err(AppError::Invalid {
+            field: Some("subscriber.phone_number".into()),
+            message: "SMS subscriptions are not offered by this page".into(),
+        });
+    }
+    let request = NewSubscriber {
+        mode: None,
+        email: f.email,
+        endpoint: f.endpoint,
+        component_ids: f.component_ids,
+        incident_id: None,
+        skip_confirmation: f.skip_confirmation_notification,
+    };
+    let now = (s.clock)();
+    let sub = new_subscriber(request, herald_store::random_id(), now, |id| {
+        doc.component(id).is_some()
+    })
+    .map_err(|e| AppError::Invalid {
+        field: Some(format!("subscriber.{}", e.field)),
+        message: e.message,
+    })?;
+    let meta = herald_store::WriteMeta {
+        actor: c.actor(),
+        now,
+    };
+    s.store.create_subscriber(&sub, &meta).await?;
+    created(subscriber_json(&sub))
+}
+
+async fn find_subscriber(s: &AppState, page_id: &str, raw: &str) -> Result<Subscriber, AppError> {
+    page(s, page_id).await?;
+    s.store
+        .subscriber(&id(raw)?)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn get_subscriber(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
+    ok(subscriber_json(&find_subscriber(&s, &page_id, &raw).await?))
+}
+
+#[derive(Deserialize)]
+struct SubscriberComponents {
+    component_ids: Vec<Id>,
+}
+
+async fn update_subscriber(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+    Body(b): Body<SubscriberComponents>,
+) -> Reply {
+    c.require_write()?;
+    let doc = page(&s, &page_id).await?;
+    let sub = find_subscriber(&s, &page_id, &raw).await?;
+    if let Some(bad) = b.component_ids.iter().find(|i| doc.component(i).is_none()) {
+        return Err(AppError::Invalid {
+            field: Some("component_ids".into()),
+            message: format!("no component has id `{bad}` on this page"),
+        });
+    }
+    let meta = herald_store::WriteMeta {
+        actor: c.actor(),
+        now: (s.clock)(),
+    };
+    ok(subscriber_json(
+        &s.store
+            .set_subscriber_components(&sub.id, &b.component_ids, &meta)
+            .await?,
+    ))
+}
+
+async fn unsubscribe(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((page_id, raw)): Path<(String, String)>,
+) -> Reply {
+    c.require_write()?;
+    let sub = find_subscriber(&s, &page_id, &raw).await?;
+    let meta = herald_store::WriteMeta {
+        actor: c.actor(),
+        now: (s.clock)(),
+    };
+    ok(subscriber_json(
+        &s.store
+            .set_subscriber_state(&sub.id, SubscriberState::Unsubscribed, &meta)
+            .await?,
+    ))
+}
+
+// Incident templates
+
+fn template_json(v: &View, t: &IncidentTemplate) -> Value {
+    json!({
+        "id": t.id, "components": v.components_of(&t.component_ids), "name": t.name, "title": t.title,
+        "body": t.body, "group_id": null, "update_status": t.update_status.map(|s| s.as_str()),
+        "should_tweet": false, "should_send_notifications": t.should_send_notifications
+    })
+}
+
+async fn list_templates(
+    State(s): State<AppState>,
+    _c: Caller,
+    Path(page_id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Reply {
+    let v = view(&s, &page_id).await?;
+    let all = s.store.list_templates().await?;
+    ok(p.apply(all.iter().map(|t| template_json(&v, t)).collect()))
+}
+
+#[derive(Deserialize)]
+struct TemplateFields {
+    name: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    update_status: Option<String>,
+    #[serde(default)]
+    component_ids: Vec<Id>,
+    should_send_notifications: Option<bool>,
+}
+
+async fn create_template(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(page_id): Path<String>,
+    Body(b): Body<Value>,
+) -> Reply {
+    c.require_write()?;
+    let v = view(&s, &page_id).await?;
+    let f: TemplateFields = envelope(&b, "template")?;
+    let template = crate::http::api::template(
+        f.name,
+        f.title,
+        f.body,
+        f.update_status.as_deref(),
+        f.component_ids,
+        f.should_send_notifications,
+        v.doc(),
+        (s.clock)(),
+        "template.",
+    )?;
+    let meta = herald_store::WriteMeta {
+        actor: c.actor(),
+        now: (s.clock)(),
+    };
+    s.store.create_template(&template, &meta).await?;
+    created(template_json(&v, &template))
 }
