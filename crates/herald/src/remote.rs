@@ -11,10 +11,15 @@ use std::process::ExitCode;
 #[derive(Args, Debug, Clone)]
 pub struct Server {
     /// Base URL of the Herald server.
-    #[arg(long, env = "HERALD_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// API key (or set HERALD_API_KEY).
-    #[arg(long, env = "HERALD_API_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "HERALD_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 }
 

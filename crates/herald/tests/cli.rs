@@ -289,3 +289,165 @@ fn serve_demo_shows_the_example_page() {
     );
     assert_eq!(doc["status"]["indicator"], "none");
 }
+
+/// Starts `herald serve --demo` on a free port in `dir`; returns the child and its base URL.
+fn serve_demo(dir: &Path) -> (std::process::Child, String) {
+    let port = herald_store::testing::free_port();
+    let child = herald()
+        .current_dir(dir)
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(port, "/healthz").map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+#[test]
+fn runbook_commands_drive_a_running_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, url) = serve_demo(dir.path());
+    let db = format!(
+        "sqlite://{}",
+        dir.path().join("herald-data/herald.db").display()
+    );
+    // A key made on the local database, no server involved, printed once.
+    let key = ok(&run(
+        &db,
+        &["api-key", "create", "--name", "runbook", "--role", "editor"],
+    ));
+    let key = key.trim().to_string();
+    assert_eq!(key.len(), 40, "{key}");
+    let viewer = ok(&run(
+        &db,
+        &["api-key", "create", "--name", "watcher", "--role", "viewer"],
+    ));
+
+    let remote = |key: &str, args: &[&str]| {
+        herald()
+            .args(args)
+            .args(["--server", &url])
+            .env("HERALD_API_KEY", key)
+            .output()
+            .expect("runs")
+    };
+    let out = remote(
+        &key,
+        &[
+            "incident",
+            "open",
+            "--name",
+            "Exports failing",
+            "--message",
+            "Looking into it.",
+            "--component",
+            "drchronocom1=partial_outage",
+        ],
+    );
+    let opened = ok(&out);
+    let id = opened.split_whitespace().nth(1).expect("id").to_string();
+    assert!(
+        opened.contains("investigating") && opened.contains("Exports failing"),
+        "{opened}"
+    );
+    let page = get(
+        url.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port"),
+        "/api/v2/summary.json",
+    )
+    .expect("summary")
+    .1;
+    assert!(
+        page.contains("Exports failing") && page.contains("partial_outage"),
+        "{page}"
+    );
+
+    let out = remote(
+        &key,
+        &[
+            "incident",
+            "update",
+            &id,
+            "--status",
+            "identified",
+            "--message",
+            "Found it.",
+        ],
+    );
+    assert!(ok(&out).contains("identified"));
+    let out = remote(
+        &key,
+        &[
+            "component",
+            "set-status",
+            "drchronoipad",
+            "degraded_performance",
+        ],
+    );
+    assert!(ok(&out).contains("degraded_performance"));
+    let out = remote(
+        &key,
+        &[
+            "incident",
+            "resolve",
+            &id,
+            "--message",
+            "Fixed.",
+            "--component",
+            "drchronocom1=operational",
+        ],
+    );
+    assert!(ok(&out).contains("resolved"));
+    let out = remote(
+        &key,
+        &[
+            "maintenance",
+            "schedule",
+            "--name",
+            "Upgrade",
+            "--start",
+            "2030-01-01T02:00:00Z",
+            "--end",
+            "2030-01-01T03:00:00Z",
+            "--component",
+            "drchronocom1",
+        ],
+    );
+    assert!(ok(&out).starts_with("scheduled"));
+    let listed = ok(&remote(&key, &["incident", "list"]));
+    assert!(
+        listed.contains(&id) && listed.contains("Exports failing"),
+        "{listed}"
+    );
+
+    // Exit codes: 1 refused input, 3 not allowed, 4 unreachable.
+    let refused = remote(&key, &["incident", "update", &id, "--status", "exploded"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("status"));
+    let forbidden = remote(viewer.trim(), &["incident", "open", "--name", "x"]);
+    assert_eq!(forbidden.status.code(), Some(3));
+    let wrong = remote("0000", &["incident", "list"]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(0),
+        "reading the page needs no key"
+    );
+    let wrong = remote("0000", &["incident", "open", "--name", "x"]);
+    assert_eq!(wrong.status.code(), Some(3));
+    let _ = server.kill();
+    let _ = server.wait();
+    let gone = remote(&key, &["incident", "list"]);
+    assert_eq!(gone.status.code(), Some(4));
+}
