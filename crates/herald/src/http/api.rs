@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::body::Body;
 use crate::http::error::AppError;
-use crate::http::openapi::{self as doc, Failures};
+use crate::http::openapi::{self as doc, Failures, ReadFailures};
 use crate::http::session;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -149,7 +149,10 @@ struct PageBody {
     path = "/page",
     summary = "Changes the page settings; answers with them as they now are",
     request_body = PageBody,
-    responses((status = 200, description = "Changes the page settings", body = doc::PageSettings), Failures),
+    responses(
+        (status = 200, description = "Changes the page settings", body = doc::PageSettings),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn update_page(State(s): State<AppState>, caller: Caller, Body(b): Body<PageBody>) -> Reply {
@@ -210,7 +213,10 @@ impl From<ComponentBody> for ComponentInput {
     path = "/components",
     summary = "Creates a component",
     request_body = ComponentBody,
-    responses((status = 201, description = "Creates a component", body = doc::Component), Failures),
+    responses(
+        (status = 201, description = "Creates a component", body = doc::Component),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_component(
@@ -230,7 +236,10 @@ async fn create_component(
     summary = "Changes a component; omitted fields stay, `null` clears",
     params(("id" = String, Path, description = "The component's id")),
     request_body = ComponentBody,
-    responses((status = 200, description = "Changes a component", body = doc::Component), Failures),
+    responses(
+        (status = 200, description = "Changes a component", body = doc::Component),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn update_component(
@@ -252,7 +261,10 @@ async fn update_component(
     path = "/components/{id}",
     summary = "Deletes a component",
     params(("id" = String, Path, description = "The component's id")),
-    responses((status = 200, description = "Deletes a component", body = doc::Deleted), Failures),
+    responses(
+        (status = 200, description = "Deletes a component", body = doc::Deleted),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn delete_component(
@@ -295,7 +307,10 @@ impl From<GroupBody> for GroupInput {
     path = "/groups",
     summary = "Creates a component group",
     request_body = GroupBody,
-    responses((status = 201, description = "Creates a component group", body = doc::ComponentGroup), Failures),
+    responses(
+        (status = 201, description = "Creates a component group", body = doc::ComponentGroup),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_group(
@@ -315,7 +330,10 @@ async fn create_group(
     summary = "Changes a component group",
     params(("id" = String, Path, description = "The group's id")),
     request_body = GroupBody,
-    responses((status = 200, description = "Changes a component group", body = doc::ComponentGroup), Failures),
+    responses(
+        (status = 200, description = "Changes a component group", body = doc::ComponentGroup),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn update_group(
@@ -342,7 +360,10 @@ async fn update_group(
     path = "/groups/{id}",
     summary = "Deletes a component group; its components stay",
     params(("id" = String, Path, description = "The group's id")),
-    responses((status = 200, description = "Deletes a component group", body = doc::Deleted), Failures),
+    responses(
+        (status = 200, description = "Deletes a component group", body = doc::Deleted),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn delete_group(State(s): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Reply {
@@ -396,7 +417,10 @@ impl From<IncidentBody> for IncidentInput {
     path = "/incidents",
     summary = "Opens (or backfills) an incident",
     request_body = IncidentBody,
-    responses((status = 201, description = "Opens (or backfills) an incident", body = doc::Incident), Failures),
+    responses(
+        (status = 201, description = "Opens (or backfills) an incident", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_incident(
@@ -416,7 +440,10 @@ async fn create_incident(
     summary = "Changes an incident; a `body` posts an update",
     params(("id" = String, Path, description = "The incident's id")),
     request_body = IncidentBody,
-    responses((status = 200, description = "Changes an incident", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Changes an incident", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn update_incident(
@@ -443,7 +470,10 @@ async fn update_incident(
     path = "/incidents/{id}",
     summary = "Deletes an incident",
     params(("id" = String, Path, description = "The incident's id")),
-    responses((status = 200, description = "Deletes an incident", body = doc::Deleted), Failures),
+    responses(
+        (status = 200, description = "Deletes an incident", body = doc::Deleted),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn delete_incident(
@@ -463,7 +493,10 @@ async fn delete_incident(
     path = "/incidents/{id}/events",
     summary = "The event log of an incident, oldest first",
     params(("id" = String, Path, description = "The incident's id")),
-    responses((status = 200, description = "The event log of an incident, oldest first", body = Vec<doc::IncidentEvent>), Failures),
+    responses(
+        (status = 200, description = "The event log of an incident, oldest first", body = Vec<doc::IncidentEvent>),
+        ReadFailures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn incident_events(
@@ -492,7 +525,10 @@ struct EditUpdateBody {
     summary = "Edits one update of an incident; answers with the incident",
     params(("id" = String, Path, description = "The incident's id"), ("update" = String, Path, description = "The update's id")),
     request_body = EditUpdateBody,
-    responses((status = 200, description = "Edits one update of an incident", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Edits one update of an incident", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn edit_update(
@@ -552,7 +588,10 @@ impl From<PostmortemBody> for PostmortemInput {
     summary = "Saves the postmortem draft; answers with the incident",
     params(("id" = String, Path, description = "The incident's id")),
     request_body = PostmortemBody,
-    responses((status = 200, description = "Saves the postmortem draft", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Saves the postmortem draft", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn save_postmortem(
@@ -579,7 +618,10 @@ async fn save_postmortem(
     path = "/incidents/{id}/postmortem/publish",
     summary = "Publishes the postmortem",
     params(("id" = String, Path, description = "The incident's id")),
-    responses((status = 200, description = "Publishes the postmortem", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Publishes the postmortem", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn publish_postmortem(
@@ -604,7 +646,10 @@ async fn publish_postmortem(
     path = "/incidents/{id}/postmortem/revert",
     summary = "Takes the postmortem back to draft",
     params(("id" = String, Path, description = "The incident's id")),
-    responses((status = 200, description = "Takes the postmortem back to draft", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Takes the postmortem back to draft", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn revert_postmortem(
@@ -629,7 +674,10 @@ async fn revert_postmortem(
     path = "/incidents/{id}/postmortem",
     summary = "Deletes the postmortem",
     params(("id" = String, Path, description = "The incident's id")),
-    responses((status = 200, description = "Deletes the postmortem", body = doc::Incident), Failures),
+    responses(
+        (status = 200, description = "Deletes the postmortem", body = doc::Incident),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn delete_postmortem(
@@ -690,7 +738,10 @@ impl From<MaintenanceBody> for MaintenanceInput {
     path = "/maintenances",
     summary = "Schedules a maintenance",
     request_body = MaintenanceBody,
-    responses((status = 201, description = "Schedules a maintenance", body = doc::Maintenance), Failures),
+    responses(
+        (status = 201, description = "Schedules a maintenance", body = doc::Maintenance),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_maintenance(
@@ -711,7 +762,10 @@ async fn create_maintenance(
     summary = "Changes a maintenance; a `body` posts an update",
     params(("id" = String, Path, description = "The maintenance's id")),
     request_body = MaintenanceBody,
-    responses((status = 200, description = "Changes a maintenance", body = doc::Maintenance), Failures),
+    responses(
+        (status = 200, description = "Changes a maintenance", body = doc::Maintenance),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn update_maintenance(
@@ -738,7 +792,10 @@ async fn update_maintenance(
     path = "/maintenances/{id}",
     summary = "Deletes a maintenance",
     params(("id" = String, Path, description = "The maintenance's id")),
-    responses((status = 200, description = "Deletes a maintenance", body = doc::Deleted), Failures),
+    responses(
+        (status = 200, description = "Deletes a maintenance", body = doc::Deleted),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn delete_maintenance(
@@ -757,7 +814,10 @@ async fn delete_maintenance(
     get,
     path = "/audit",
     summary = "The latest 200 audit log entries, newest first",
-    responses((status = 200, description = "The latest 200 audit log entries, newest first", body = Vec<doc::AuditEntry>), Failures),
+    responses(
+        (status = 200, description = "The latest 200 audit log entries, newest first", body = Vec<doc::AuditEntry>),
+        ReadFailures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn audit_log(State(s): State<AppState>, _caller: Caller) -> Reply {
@@ -781,7 +841,10 @@ struct ApiKeyBody {
     path = "/api-keys",
     summary = "Creates an API key (owners only); its secret is shown this once",
     request_body = ApiKeyBody,
-    responses((status = 201, description = "Creates an API key (owners only)", body = doc::NewApiKey), Failures),
+    responses(
+        (status = 201, description = "Creates an API key (owners only)", body = doc::NewApiKey),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_api_key(
@@ -815,7 +878,10 @@ async fn create_api_key(
     get,
     path = "/api-keys",
     summary = "Lists the API keys (owners only)",
-    responses((status = 200, description = "Lists the API keys (owners only)", body = Vec<doc::ApiKeyInfo>), Failures),
+    responses(
+        (status = 200, description = "Lists the API keys (owners only)", body = Vec<doc::ApiKeyInfo>),
+        ReadFailures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> Reply {
@@ -832,7 +898,10 @@ async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> Reply {
     path = "/api-keys/{id}",
     summary = "Revokes an API key (owners only)",
     params(("id" = String, Path, description = "The key's id")),
-    responses((status = 200, description = "Revokes an API key (owners only)", body = doc::Revoked), Failures),
+    responses(
+        (status = 200, description = "Revokes an API key (owners only)", body = doc::Revoked),
+        Failures,
+    ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn revoke_api_key(

@@ -76,7 +76,7 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
-/// The failures any authenticated call can answer with.
+/// The failures an authenticated write can answer with.
 #[derive(IntoResponses)]
 pub enum Failures {
     /// No valid API key or session.
@@ -91,6 +91,23 @@ pub enum Failures {
     /// The body or a field is invalid; `field` names it.
     #[response(status = 422)]
     Invalid(ErrorBody),
+    /// The database is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The failures an authenticated read can answer with.
+#[derive(IntoResponses)]
+pub enum ReadFailures {
+    /// No valid API key or session.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The role does not allow this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// No such object.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
     /// The database is unavailable.
     #[response(status = 503)]
     Unavailable(ErrorBody),
