@@ -23,6 +23,11 @@ if [ "${#need_packages[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y "${need_packages[@]}"
 fi
 
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+  log "openapi-spec-validator (checks /api/openapi.json)"
+  python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+
 log "npm packages for the browser tests"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 

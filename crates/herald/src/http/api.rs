@@ -6,9 +6,11 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::body::Body;
 use crate::http::error::AppError;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::{delete, patch, post, put};
+use crate::http::openapi::{self as doc, Failures, ReadFailures};
+use crate::http::session;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use herald_core::commands::*;
@@ -20,56 +22,81 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// The routes, to be nested under `/api/herald/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/page",
-            axum::routing::get(crate::http::public::snapshot).patch(update_page),
-        )
-        .route("/components", post(create_component))
-        .route(
-            "/components/{id}",
-            patch(update_component).delete(delete_component),
-        )
-        .route("/groups", post(create_group))
-        .route("/groups/{id}", patch(update_group).delete(delete_group))
-        .route("/incidents", post(create_incident))
-        .route(
-            "/incidents/{id}",
-            patch(update_incident).delete(delete_incident),
-        )
-        .route(
-            "/incidents/{id}/events",
-            axum::routing::get(incident_events),
-        )
-        .route("/incidents/{id}/updates/{update}", patch(edit_update))
-        .route(
-            "/incidents/{id}/postmortem",
-            put(save_postmortem).delete(delete_postmortem),
-        )
-        .route(
-            "/incidents/{id}/postmortem/publish",
-            post(publish_postmortem),
-        )
-        .route("/incidents/{id}/postmortem/revert", post(revert_postmortem))
-        .route("/maintenances", post(create_maintenance))
-        .route(
-            "/maintenances/{id}",
-            patch(update_maintenance).delete(delete_maintenance),
-        )
-        .route("/audit", axum::routing::get(audit_log))
-        .route("/api-keys", post(create_api_key).get(list_api_keys))
-        .route("/api-keys/{id}", delete(revoke_api_key))
-        .route(
-            "/session",
-            post(crate::http::session::create).delete(crate::http::session::delete),
-        )
-        .route(
-            "/templates",
-            axum::routing::get(list_templates).post(create_template),
-        )
-        .route("/templates/{id}", delete(delete_template))
+/// Where the native routes are nested.
+pub const PREFIX: &str = "/api/herald/v1";
+
+/// Declares the native routes once. [`NATIVE_ROUTES`] lists them, [`routes`] serves them and
+/// [`NativeApi`] documents them, so a route cannot be served without its `#[utoipa::path]`.
+macro_rules! native_routes {
+    ($(($method:ident, $path:literal, $($handler:ident)::+)),+ $(,)?) => {
+        /// Every native route: (lowercase method, path under [`PREFIX`]).
+        pub const NATIVE_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),+];
+
+        /// The routes, to be nested under [`PREFIX`].
+        pub fn routes() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($($handler)::+)))+
+        }
+
+        /// The OpenAPI description of the native routes, nested under [`PREFIX`].
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($($handler)::+),+))]
+        pub struct NativeApi;
+    };
+}
+
+native_routes!(
+    (get, "/page", page),
+    (patch, "/page", update_page),
+    (post, "/components", create_component),
+    (patch, "/components/{id}", update_component),
+    (delete, "/components/{id}", delete_component),
+    (post, "/groups", create_group),
+    (patch, "/groups/{id}", update_group),
+    (delete, "/groups/{id}", delete_group),
+    (post, "/incidents", create_incident),
+    (patch, "/incidents/{id}", update_incident),
+    (delete, "/incidents/{id}", delete_incident),
+    (get, "/incidents/{id}/events", incident_events),
+    (patch, "/incidents/{id}/updates/{update}", edit_update),
+    (put, "/incidents/{id}/postmortem", save_postmortem),
+    (delete, "/incidents/{id}/postmortem", delete_postmortem),
+    (
+        post,
+        "/incidents/{id}/postmortem/publish",
+        publish_postmortem
+    ),
+    (post, "/incidents/{id}/postmortem/revert", revert_postmortem),
+    (post, "/maintenances", create_maintenance),
+    (patch, "/maintenances/{id}", update_maintenance),
+    (delete, "/maintenances/{id}", delete_maintenance),
+    (get, "/audit", audit_log),
+    (post, "/api-keys", create_api_key),
+    (get, "/api-keys", list_api_keys),
+    (delete, "/api-keys/{id}", revoke_api_key),
+    (post, "/session", session::create),
+    (delete, "/session", session::delete),
+    (get, "/templates", list_templates),
+    (post, "/templates", create_template),
+    (delete, "/templates/{id}", delete_template),
+);
+
+/// The public page document with its status, from the snapshot like every public read.
+#[utoipa::path(
+    get,
+    path = "/page",
+    operation_id = "get_page",
+    responses(
+        (status = 200, description = "The whole page with its status", body = doc::Page),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+    )
+)]
+async fn page(
+    state: State<AppState>,
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    crate::http::public::snapshot(state, method, uri, headers).await
 }
 
 fn id(raw: &str) -> Result<Id, AppError> {
@@ -112,7 +139,7 @@ fn answer(applied: Applied, created: bool) -> (StatusCode, Json<Value>) {
 
 type Reply = Result<(StatusCode, Json<Value>), AppError>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PageBody {
     name: Option<String>,
@@ -120,6 +147,17 @@ struct PageBody {
     time_zone: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/page",
+    summary = "Changes the page settings; answers with them as they now are",
+    request_body = PageBody,
+    responses(
+        (status = 200, description = "Changes the page settings", body = doc::PageSettings),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn update_page(State(s): State<AppState>, caller: Caller, Body(b): Body<PageBody>) -> Reply {
     let cmd = Command::SetPage {
         name: b.name,
@@ -138,19 +176,23 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ComponentBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    #[schema(value_type = Option<doc::ComponentStatus>)]
     status: Option<ComponentStatus>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<doc::Id>)]
     group_id: Option<Option<Id>>,
     position: Option<i32>,
     showcase: Option<bool>,
     only_show_if_degraded: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
     start_date: Option<Option<NaiveDate>>,
 }
 
@@ -169,6 +211,17 @@ impl From<ComponentBody> for ComponentInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/components",
+    summary = "Creates a component",
+    request_body = ComponentBody,
+    responses(
+        (status = 201, description = "Creates a component", body = doc::Component),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_component(
     State(s): State<AppState>,
     caller: Caller,
@@ -180,6 +233,18 @@ async fn create_component(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/components/{id}",
+    summary = "Changes a component; omitted fields stay, `null` clears",
+    params(("id" = String, Path, description = "The component's id")),
+    request_body = ComponentBody,
+    responses(
+        (status = 200, description = "Changes a component", body = doc::Component),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn update_component(
     State(s): State<AppState>,
     caller: Caller,
@@ -194,6 +259,17 @@ async fn update_component(
     Ok(answer(s.write(&caller, cmd).await?, false))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/components/{id}",
+    summary = "Deletes a component",
+    params(("id" = String, Path, description = "The component's id")),
+    responses(
+        (status = 200, description = "Deletes a component", body = doc::Deleted),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_component(
     State(s): State<AppState>,
     caller: Caller,
@@ -206,13 +282,15 @@ async fn delete_component(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GroupBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
     position: Option<i32>,
+    #[schema(value_type = Option<Vec<doc::Id>>)]
     component_ids: Option<Vec<Id>>,
 }
 
@@ -227,6 +305,17 @@ impl From<GroupBody> for GroupInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/groups",
+    summary = "Creates a component group",
+    request_body = GroupBody,
+    responses(
+        (status = 201, description = "Creates a component group", body = doc::ComponentGroup),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_group(
     State(s): State<AppState>,
     caller: Caller,
@@ -238,6 +327,18 @@ async fn create_group(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/groups/{id}",
+    summary = "Changes a component group",
+    params(("id" = String, Path, description = "The group's id")),
+    request_body = GroupBody,
+    responses(
+        (status = 200, description = "Changes a component group", body = doc::ComponentGroup),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn update_group(
     State(s): State<AppState>,
     caller: Caller,
@@ -257,6 +358,17 @@ async fn update_group(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/groups/{id}",
+    summary = "Deletes a component group; its components stay",
+    params(("id" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "Deletes a component group", body = doc::Deleted),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_group(State(s): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Reply {
     Ok(answer(
         s.write(&caller, Command::DeleteGroup { id: id(&raw)? })
@@ -265,15 +377,19 @@ async fn delete_group(State(s): State<AppState>, caller: Caller, Path(raw): Path
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IncidentBody {
     name: Option<String>,
+    #[schema(value_type = Option<doc::IncidentStatus>)]
     status: Option<IncidentStatus>,
+    #[schema(value_type = Option<doc::Impact>)]
     impact: Option<Impact>,
     body: Option<String>,
+    #[schema(value_type = Option<Vec<doc::Id>>)]
     component_ids: Option<Vec<Id>>,
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, doc::ComponentStatus>)]
     components: BTreeMap<Id, ComponentStatus>,
     deliver_notifications: Option<bool>,
     #[serde(default)]
@@ -299,6 +415,17 @@ impl From<IncidentBody> for IncidentInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/incidents",
+    summary = "Opens (or backfills) an incident",
+    request_body = IncidentBody,
+    responses(
+        (status = 201, description = "Opens (or backfills) an incident", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_incident(
     State(s): State<AppState>,
     caller: Caller,
@@ -310,6 +437,18 @@ async fn create_incident(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/incidents/{id}",
+    summary = "Changes an incident; a `body` posts an update",
+    params(("id" = String, Path, description = "The incident's id")),
+    request_body = IncidentBody,
+    responses(
+        (status = 200, description = "Changes an incident", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn update_incident(
     State(s): State<AppState>,
     caller: Caller,
@@ -329,6 +468,17 @@ async fn update_incident(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/incidents/{id}",
+    summary = "Deletes an incident",
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "Deletes an incident", body = doc::Deleted),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_incident(
     State(s): State<AppState>,
     caller: Caller,
@@ -341,6 +491,17 @@ async fn delete_incident(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}/events",
+    summary = "The event log of an incident, oldest first",
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "The event log of an incident, oldest first", body = Vec<doc::IncidentEvent>),
+        ReadFailures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn incident_events(
     State(s): State<AppState>,
     _caller: Caller,
@@ -353,7 +514,7 @@ async fn incident_events(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EditUpdateBody {
     body: Option<String>,
@@ -361,6 +522,18 @@ struct EditUpdateBody {
     deliver_notifications: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/incidents/{id}/updates/{update}",
+    summary = "Edits one update of an incident; answers with the incident",
+    params(("id" = String, Path, description = "The incident's id"), ("update" = String, Path, description = "The update's id")),
+    request_body = EditUpdateBody,
+    responses(
+        (status = 200, description = "Edits one update of an incident", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn edit_update(
     State(s): State<AppState>,
     caller: Caller,
@@ -379,14 +552,17 @@ async fn edit_update(
     Ok((StatusCode::OK, Json(object(&applied.doc, &incident))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PostmortemBody {
     body: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     timeline_zone_label: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     timeline_note: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<doc::TimelineRow>>)]
     timeline: Option<Vec<TimelineRow>>,
     contributing_factors: Option<String>,
     stabilization_steps: Option<String>,
@@ -409,6 +585,18 @@ impl From<PostmortemBody> for PostmortemInput {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/incidents/{id}/postmortem",
+    summary = "Saves the postmortem draft; answers with the incident",
+    params(("id" = String, Path, description = "The incident's id")),
+    request_body = PostmortemBody,
+    responses(
+        (status = 200, description = "Saves the postmortem draft", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn save_postmortem(
     State(s): State<AppState>,
     caller: Caller,
@@ -428,6 +616,17 @@ async fn save_postmortem(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/postmortem/publish",
+    summary = "Publishes the postmortem",
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "Publishes the postmortem", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn publish_postmortem(
     State(s): State<AppState>,
     caller: Caller,
@@ -445,6 +644,17 @@ async fn publish_postmortem(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/postmortem/revert",
+    summary = "Takes the postmortem back to draft",
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "Takes the postmortem back to draft", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn revert_postmortem(
     State(s): State<AppState>,
     caller: Caller,
@@ -462,6 +672,17 @@ async fn revert_postmortem(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/incidents/{id}/postmortem",
+    summary = "Deletes the postmortem",
+    params(("id" = String, Path, description = "The incident's id")),
+    responses(
+        (status = 200, description = "Deletes the postmortem", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_postmortem(
     State(s): State<AppState>,
     caller: Caller,
@@ -479,18 +700,21 @@ async fn delete_postmortem(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
     name: Option<String>,
+    #[schema(value_type = Option<doc::MaintenanceStatus>)]
     status: Option<MaintenanceStatus>,
     body: Option<String>,
     scheduled_for: Option<DateTime<Utc>>,
     scheduled_until: Option<DateTime<Utc>>,
     auto_start: Option<bool>,
     auto_complete: Option<bool>,
+    #[schema(value_type = Option<Vec<doc::Id>>)]
     component_ids: Option<Vec<Id>>,
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, doc::ComponentStatus>)]
     components: BTreeMap<Id, ComponentStatus>,
     deliver_notifications: Option<bool>,
 }
@@ -512,6 +736,17 @@ impl From<MaintenanceBody> for MaintenanceInput {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/maintenances",
+    summary = "Schedules a maintenance",
+    request_body = MaintenanceBody,
+    responses(
+        (status = 201, description = "Schedules a maintenance", body = doc::Maintenance),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_maintenance(
     State(s): State<AppState>,
     caller: Caller,
@@ -524,6 +759,18 @@ async fn create_maintenance(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/maintenances/{id}",
+    summary = "Changes a maintenance; a `body` posts an update",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    request_body = MaintenanceBody,
+    responses(
+        (status = 200, description = "Changes a maintenance", body = doc::Maintenance),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn update_maintenance(
     State(s): State<AppState>,
     caller: Caller,
@@ -543,6 +790,17 @@ async fn update_maintenance(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/maintenances/{id}",
+    summary = "Deletes a maintenance",
+    params(("id" = String, Path, description = "The maintenance's id")),
+    responses(
+        (status = 200, description = "Deletes a maintenance", body = doc::Deleted),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_maintenance(
     State(s): State<AppState>,
     caller: Caller,
@@ -555,6 +813,16 @@ async fn delete_maintenance(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    summary = "The latest 200 audit log entries, newest first",
+    responses(
+        (status = 200, description = "The latest 200 audit log entries, newest first", body = Vec<doc::AuditEntry>),
+        ReadFailures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn audit_log(State(s): State<AppState>, _caller: Caller) -> Reply {
     let entries = s.store.audit_log(200).await?;
     Ok((
@@ -563,13 +831,25 @@ async fn audit_log(State(s): State<AppState>, _caller: Caller) -> Reply {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApiKeyBody {
     name: String,
+    #[schema(value_type = doc::Role)]
     role: herald_core::access::Role,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    summary = "Creates an API key (owners only); its secret is shown this once",
+    request_body = ApiKeyBody,
+    responses(
+        (status = 201, description = "Creates an API key (owners only)", body = doc::NewApiKey),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_api_key(
     State(s): State<AppState>,
     caller: Caller,
@@ -597,6 +877,16 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    summary = "Lists the API keys (owners only)",
+    responses(
+        (status = 200, description = "Lists the API keys (owners only)", body = Vec<doc::ApiKeyInfo>),
+        ReadFailures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> Reply {
     caller.require_owner()?;
     let keys = s.store.list_api_keys().await?;
@@ -606,6 +896,17 @@ async fn list_api_keys(State(s): State<AppState>, caller: Caller) -> Reply {
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    summary = "Revokes an API key (owners only)",
+    params(("id" = String, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "Revokes an API key (owners only)", body = doc::Revoked),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn revoke_api_key(
     State(s): State<AppState>,
     caller: Caller,
@@ -678,6 +979,16 @@ pub(crate) fn template(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/templates",
+    summary = "Lists incident templates",
+    responses(
+        (status = 200, description = "Every template, by name", body = Vec<doc::Template>),
+        ReadFailures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn list_templates(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_templates().await?;
     Ok((
@@ -686,18 +997,31 @@ async fn list_templates(State(s): State<AppState>, _caller: Caller) -> Reply {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TemplateBody {
     name: Option<String>,
     title: Option<String>,
     body: Option<String>,
+    #[schema(value_type = Option<doc::IncidentStatus>)]
     update_status: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<doc::Id>)]
     component_ids: Vec<Id>,
     should_send_notifications: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/templates",
+    summary = "Creates an incident template",
+    request_body = TemplateBody,
+    responses(
+        (status = 201, description = "The new template", body = doc::Template),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn create_template(
     State(s): State<AppState>,
     caller: Caller,
@@ -728,6 +1052,17 @@ async fn create_template(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/templates/{id}",
+    summary = "Deletes an incident template",
+    params(("id" = String, Path, description = "The template's id")),
+    responses(
+        (status = 200, description = "The template is gone", body = doc::Deleted),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 async fn delete_template(
     State(s): State<AppState>,
     caller: Caller,

@@ -12,6 +12,7 @@ pub mod body;
 pub mod error;
 pub mod form;
 pub mod limit;
+pub mod openapi;
 pub mod public;
 pub mod session;
 pub mod v1;
@@ -42,6 +43,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .nest("/api/herald/v1", api::routes())
         .nest("/v1", v1::routes())
         .fallback(public::snapshot)

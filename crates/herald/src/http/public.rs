@@ -9,11 +9,24 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// Liveness: the process answers. Never touches the database.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain"))
+)]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// Readiness: the database answers too.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "The database answers", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database is unavailable", body = String, content_type = "text/plain"),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),

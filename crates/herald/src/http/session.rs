@@ -6,6 +6,7 @@ use crate::auth::{self, Caller, Credential, SESSION_COOKIE};
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
+use crate::http::openapi::{ErrorBody, SessionOpened};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,8 @@ use serde_json::json;
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-#[derive(Deserialize)]
+/// The body of `POST /api/herald/v1/session`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub email: String,
@@ -104,6 +106,21 @@ pub fn cookie(token: &str, headers: &HeaderMap) -> String {
 }
 
 /// `POST /api/herald/v1/session`.
+#[utoipa::path(
+    post,
+    path = "/session",
+    operation_id = "create_session",
+    summary = "Signs in with email and password",
+    request_body = Login,
+    responses(
+        (status = 201, description = "Signed in; the session cookie is in `Set-Cookie`", body = SessionOpened),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 403, description = "The account is locked after repeated failures", body = ErrorBody),
+        (status = 422, description = "The body is invalid", body = ErrorBody),
+        (status = 429, description = "Too many attempts; wait a minute", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -123,6 +140,19 @@ pub async fn create(
 }
 
 /// `DELETE /api/herald/v1/session`.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    operation_id = "delete_session",
+    summary = "Signs out, ending the session",
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared"),
+        (status = 401, description = "No valid API key or session", body = ErrorBody),
+        (status = 403, description = "A session write without its CSRF token", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
