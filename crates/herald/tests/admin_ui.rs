@@ -498,3 +498,165 @@ async fn a_postmortem_written_in_the_editor_is_published() {
     assert!(res.body.contains("Alert on disk."));
     assert_eq!(app.stored().await, before);
 }
+
+#[tokio::test]
+async fn components_maintenance_keys_and_users_from_their_forms() {
+    let (app, cookie, csrf) = signed_in(Role::Owner).await;
+    let token = csrf.as_str();
+
+    let res = post(
+        &app,
+        "/admin/groups",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", "Mobile"),
+            ("description", ""),
+            ("position", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let doc = app.store.load().await.expect("load").expect("page");
+    let group = doc
+        .groups
+        .iter()
+        .find(|g| g.name == "Mobile")
+        .expect("group")
+        .id
+        .to_string();
+    let res = post(
+        &app,
+        "/admin/components",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", "Android app"),
+            ("description", "The app"),
+            ("group_id", &group),
+            ("position", ""),
+            ("status", "degraded_performance"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let android = component_id(&app, "Android app").await;
+    let list = get(&app, "/admin/components", Some(&cookie)).await;
+    assert!(list.body.contains("value=\"Android app\""));
+    let res = post(
+        &app,
+        &format!("/admin/components/{android}"),
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", ""),
+            ("description", ""),
+            ("group_id", &group),
+            ("position", "1"),
+            ("status", "operational"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("must not be blank"));
+
+    let web = component_id(&app, "drchrono.com").await;
+    let res = post(
+        &app,
+        "/admin/maintenance",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", "Database upgrade"),
+            ("scheduled_for", "2026-03-02T01:00"),
+            ("scheduled_until", "2026-03-02T03:00"),
+            ("body", "Brief downtime."),
+            ("component_ids", &web),
+            ("auto_start", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let doc = app.store.load().await.expect("load").expect("page");
+    let m = doc
+        .maintenances
+        .iter()
+        .find(|m| m.name == "Database upgrade")
+        .expect("maintenance");
+    // 01:00 in Los Angeles (PST) is 09:00 UTC.
+    assert_eq!(m.scheduled_for.to_rfc3339(), "2026-03-02T09:00:00+00:00");
+    assert!(m.auto_start && !m.auto_complete);
+    let listed = get(&app, "/admin/maintenance", Some(&cookie)).await;
+    assert!(
+        listed.body.contains("Mar 02, 2026 - 01:00 PST"),
+        "{}",
+        listed.body
+    );
+
+    let created = post(
+        &app,
+        "/admin/api-keys",
+        Some(&cookie),
+        &[("csrf_token", token), ("name", "CI"), ("role", "editor")],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let marker = "<code class=\"secret\">";
+    let start = created.body.find(marker).expect("the secret, shown once") + marker.len();
+    let secret = &created.body[start..start + 40];
+    let (status, _) = app
+        .call(
+            "GET",
+            "/api/herald/v1/api-keys",
+            Some(&format!("OAuth {secret}")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an editor key works but is not an owner"
+    );
+    let keys = get(&app, "/admin/api-keys", Some(&cookie)).await;
+    assert!(!keys.body.contains(secret), "the secret is not shown again");
+
+    let res = post(
+        &app,
+        "/admin/users",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("email", "editor2@example.test"),
+            ("role", "editor"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("at least 10 characters"));
+    assert!(
+        !res.body.contains("value=\"short\""),
+        "the password is not sent back"
+    );
+    let res = post(
+        &app,
+        "/admin/users",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("email", "editor2@example.test"),
+            ("role", "editor"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(get(&app, "/admin/users", Some(&cookie))
+        .await
+        .body
+        .contains("editor2@example.test"));
+
+    let audit = get(&app, "/admin/audit", Some(&cookie)).await;
+    assert!(audit.body.contains("maintenance.create"), "{}", audit.body);
+    assert!(audit.body.contains("user:owner@example.test"));
+}
