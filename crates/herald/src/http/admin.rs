@@ -31,6 +31,8 @@ mod postmortem;
 
 /// The admin stylesheet, served at `/admin/assets/admin.css`.
 const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
+/// The admin script (confirmations before deleting), served at `/admin/assets/admin.js`.
+const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 
 /// The admin templates, by name, as compiled into the binary.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -100,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/assets/admin.css", get(stylesheet))
+        .route("/assets/admin.js", get(script))
         .merge(incidents::routes())
         .merge(postmortem::routes())
         .merge(components::routes())
@@ -527,6 +530,14 @@ async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         ADMIN_CSS,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        ADMIN_JS,
     )
         .into_response()
 }
