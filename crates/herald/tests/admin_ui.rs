@@ -184,6 +184,22 @@ async fn a_wrong_password_is_refused_with_a_message() {
     assert!(!res.headers.contains_key(header::SET_COOKIE));
     assert!(res.body.contains("do not match an account"), "{}", res.body);
     assert!(res.body.contains("value=\"owner@example.test\""));
+
+    // Four more failures lock the account; the page says so in words.
+    for _ in 0..4 {
+        let wrong = [("email", "owner@example.test"), ("password", "still wrong")];
+        post(&app, "/admin/login", None, &wrong).await;
+    }
+    let res = post(
+        &app,
+        "/admin/login",
+        None,
+        &[("email", "owner@example.test"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("locked"), "{}", res.body);
+    assert!(!res.headers.contains_key(header::SET_COOKIE));
 }
 
 #[tokio::test]

@@ -156,7 +156,7 @@ async fn new_form(State(state): State<AppState>, admin: Admin) -> Reply {
     )
 }
 
-/// The message field is `body` in forms, as in the domain.
+/// The status select; anything not listed is refused.
 fn parse_status(form: &Fields) -> Result<IncidentStatus, AppError> {
     IncidentStatus::parse(form.get("status"))
         .ok_or_else(|| invalid("status", "choose one of the listed statuses"))
