@@ -676,3 +676,84 @@ async fn components_maintenance_keys_and_users_from_their_forms() {
     assert!(audit.body.contains("maintenance.create"), "{}", audit.body);
     assert!(audit.body.contains("user:owner@example.test"));
 }
+
+#[tokio::test]
+async fn backfill_edit_an_update_and_delete_an_incident() {
+    let (app, cookie, csrf) = signed_in(Role::Editor).await;
+    let token = csrf.as_str();
+    let res = post(
+        &app,
+        "/admin/incidents/backfill",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", "Old outage"),
+            ("backfill_date", "2026-01-10T08:30"),
+            ("impact", "major"),
+            ("body", "It happened."),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let incident_page = res.location().to_string();
+    let doc = app.store.load().await.expect("load").expect("page");
+    let inc = doc
+        .incidents
+        .iter()
+        .find(|i| i.name == "Old outage")
+        .expect("incident");
+    assert!(inc.backfilled);
+    // 08:30 in Los Angeles (PST) is 16:30 UTC.
+    assert_eq!(inc.created_at.to_rfc3339(), "2026-01-10T16:30:00+00:00");
+    let update = inc.updates[0].id.to_string();
+
+    let future = post(
+        &app,
+        "/admin/incidents/backfill",
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("name", "Future outage"),
+            ("backfill_date", "2030-01-01T00:00"),
+            ("impact", "minor"),
+            ("body", ""),
+        ],
+    )
+    .await;
+    assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(future.body.contains("must not be in the future"));
+    assert!(future.body.contains("value=\"Future outage\""));
+
+    let res = post(
+        &app,
+        &format!("{incident_page}/updates/{update}"),
+        Some(&cookie),
+        &[
+            ("csrf_token", token),
+            ("body", "It happened, and we fixed it."),
+            ("display_at", "2026-01-10T09:00"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let shown = get(&app, &incident_page, Some(&cookie)).await;
+    assert!(shown.body.contains("It happened, and we fixed it."));
+    assert!(
+        shown.body.contains("Jan 10, 2026 - 09:00 PST"),
+        "{}",
+        shown.body
+    );
+
+    let res = post(
+        &app,
+        &format!("{incident_page}/delete"),
+        Some(&cookie),
+        &[("csrf_token", token)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&app, &incident_page, Some(&cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
