@@ -7,6 +7,7 @@ use axum::Router;
 use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 
+pub mod admin;
 pub mod api;
 pub mod body;
 pub mod error;
@@ -46,6 +47,7 @@ fn routes(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::openapi_json))
         .nest("/api/herald/v1", api::routes())
         .nest("/v1", v1::routes())
+        .nest("/admin", admin::routes())
         .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
