@@ -167,10 +167,7 @@ pub async fn snapshot(
     if let Ok(v) = HeaderValue::from_str(&entry.etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=5"),
-    );
+    h.insert(header::CACHE_CONTROL, cache_policy(uri.path()));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -180,6 +177,16 @@ pub async fn snapshot(
         h.insert("x-herald-stale", HeaderValue::from_static("true"));
     }
     response
+}
+
+/// Assets change only with a new release; everything else must show a change at once, so
+/// browsers revalidate it every time (a cheap 304 with the ETag).
+fn cache_policy(path: &str) -> HeaderValue {
+    if path.starts_with("/assets/") {
+        HeaderValue::from_static("public, max-age=300")
+    } else {
+        HeaderValue::from_static("public, no-cache")
+    }
 }
 
 fn not_found(snap: &crate::render::Snapshot) -> Response {
