@@ -166,6 +166,11 @@ pub enum Command {
         display_at: Option<DateTime<Utc>>,
         deliver_notifications: Option<bool>,
     },
+    /// Removes one update from an incident; the incident keeps at least one.
+    DeleteUpdate {
+        incident: Id,
+        update: Id,
+    },
     SavePostmortem {
         incident: Id,
         input: PostmortemInput,
@@ -206,6 +211,7 @@ impl Command {
             Command::UpdateIncident { .. } => "incident.update",
             Command::DeleteIncident { .. } => "incident.delete",
             Command::EditUpdate { .. } => "incident_update.edit",
+            Command::DeleteUpdate { .. } => "incident_update.delete",
             Command::SavePostmortem { .. } => "postmortem.save",
             Command::PublishPostmortem { .. } => "postmortem.publish",
             Command::RevertPostmortem { .. } => "postmortem.revert",
@@ -529,6 +535,48 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
                 .sort_by_key(|u| std::cmp::Reverse((u.display_at, u.created_at)));
             inc.updated_at = now;
             Ok(Some(update))
+        }
+        Command::DeleteUpdate { incident, update } => {
+            let i = w.incident_index(&incident)?;
+            let now = w.now();
+            let inc = &mut w.doc.incidents[i];
+            let at = inc
+                .updates
+                .iter()
+                .position(|u| u.id == update)
+                .ok_or_else(|| not_found(format!("incident update {update}")))?;
+            if inc.updates.len() == 1 {
+                return Err(invalid(
+                    "update",
+                    "an incident keeps at least one update; delete the incident instead",
+                ));
+            }
+            inc.updates.remove(at);
+            if inc.status != IncidentStatus::Postmortem {
+                if let Some(newest) = inc.updates.first() {
+                    inc.status = newest.status;
+                }
+            }
+            let reached = |s: IncidentStatus| {
+                inc.updates
+                    .iter()
+                    .filter(|u| u.status == s)
+                    .map(|u| u.display_at)
+                    .min()
+            };
+            inc.monitoring_at = reached(IncidentStatus::Monitoring);
+            inc.resolved_at = if inc.status.is_unresolved() {
+                None
+            } else {
+                reached(IncidentStatus::Resolved)
+            };
+            inc.updated_at = now;
+            w.event(
+                &incident,
+                "update_deleted",
+                serde_json::json!({"update": update}),
+            );
+            Ok(Some(incident))
         }
         Command::SavePostmortem { incident, input } => {
             let i = w.incident_index(&incident)?;

@@ -757,3 +757,86 @@ async fn backfill_edit_an_update_and_delete_an_incident() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn deleting_an_update_from_the_incident_page() {
+    let (app, cookie, csrf) = signed_in(Role::Editor).await;
+    let token = csrf.as_str();
+    // The counts incident has two updates: identified, then resolved.
+    let page = "/admin/incidents/countsoff221";
+    let res = post(
+        &app,
+        &format!("{page}/updates/cntupd000002/delete"),
+        Some(&cookie),
+        &[("csrf_token", token)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let doc = app.store.load().await.expect("load").expect("page");
+    let inc = doc
+        .incidents
+        .iter()
+        .find(|i| i.id.as_str() == "countsoff221")
+        .expect("incident");
+    assert_eq!(inc.updates.len(), 1);
+    assert_eq!(inc.status.as_str(), "identified");
+    assert!(
+        summary(&app).await["incidents"]
+            .to_string()
+            .contains("countsoff221"),
+        "it is open again"
+    );
+    // The last update cannot go; the page says why and nothing changes.
+    let before = app.stored().await;
+    let res = post(
+        &app,
+        &format!("{page}/updates/cntupd000001/delete"),
+        Some(&cookie),
+        &[("csrf_token", token)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(res.body.contains("at least one update"));
+    assert_eq!(app.stored().await, before);
+    // Without the CSRF token nothing happens either.
+    let res = post(
+        &app,
+        &format!("{page}/updates/cntupd000001/delete"),
+        Some(&cookie),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.stored().await, before);
+}
+
+#[tokio::test]
+async fn the_open_form_starts_from_a_template() {
+    let (app, cookie, _csrf) = signed_in(Role::Editor).await;
+    let key = app.key(Role::Editor).await;
+    let (status, t) = app
+        .call(
+            "POST",
+            "/api/herald/v1/templates",
+            Some(&format!("OAuth {key}")),
+            Some(serde_json::json!({"name": "Slow pages", "title": "Pages load slowly", "body": "We are looking into slow page loads.", "update_status": "identified"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let blank = get(&app, "/admin/incidents/new", Some(&cookie)).await;
+    assert!(blank.body.contains("Slow pages"), "the template is offered");
+    assert!(!blank.body.contains("We are looking into slow page loads."));
+    let id = t["id"].as_str().expect("id");
+    let filled = get(
+        &app,
+        &format!("/admin/incidents/new?template={id}"),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        filled.body.contains("value=\"Pages load slowly\""),
+        "{}",
+        filled.body
+    );
+    assert!(filled.body.contains("We are looking into slow page loads."));
+}

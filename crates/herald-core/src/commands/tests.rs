@@ -353,3 +353,35 @@ fn backfilled_incidents_take_their_own_time_and_change_no_component() {
     }));
     assert!(matches!(refused, Err(CommandError::Invalid { .. })));
 }
+
+#[test]
+fn deleting_an_update_rolls_the_status_back() {
+    let mut p = Page::example();
+    let id = Id::parse("slowness2211").expect("id");
+    p.ok(Command::RevertPostmortem {
+        incident: id.clone(),
+    });
+    let resolved = Id::parse("slowupd00005").expect("id");
+    let out = p.ok(Command::DeleteUpdate {
+        incident: id.clone(),
+        update: resolved,
+    });
+    assert_eq!(out.events[0].kind, "update_deleted");
+    let inc = p.doc.incident(&id).expect("incident");
+    assert_eq!(inc.updates.len(), 4);
+    assert_eq!(inc.status, IncidentStatus::Monitoring);
+    assert_eq!(inc.resolved_at, None);
+    let counts = Id::parse("countsoff221").expect("id");
+    p.ok(Command::DeleteUpdate {
+        incident: counts.clone(),
+        update: Id::parse("cntupd000002").expect("id"),
+    });
+    let last = p.run(Command::DeleteUpdate {
+        incident: counts,
+        update: Id::parse("cntupd000001").expect("id"),
+    });
+    assert!(
+        matches!(last, Err(CommandError::Invalid { .. })),
+        "{last:?}"
+    );
+}

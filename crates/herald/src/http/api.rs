@@ -58,6 +58,7 @@ native_routes!(
     (delete, "/incidents/{id}", delete_incident),
     (get, "/incidents/{id}/events", incident_events),
     (patch, "/incidents/{id}/updates/{update}", edit_update),
+    (delete, "/incidents/{id}/updates/{update}", delete_update),
     (put, "/incidents/{id}/postmortem", save_postmortem),
     (delete, "/incidents/{id}/postmortem", delete_postmortem),
     (
@@ -995,6 +996,31 @@ async fn list_templates(State(s): State<AppState>, _caller: Caller) -> Reply {
         StatusCode::OK,
         Json(serde_json::to_value(all).unwrap_or_default()),
     ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/incidents/{id}/updates/{update}",
+    summary = "Deletes one update of an incident (not its last); answers with the incident",
+    params(("id" = String, Path, description = "The incident's id"), ("update" = String, Path, description = "The update's id")),
+    responses(
+        (status = 200, description = "The incident without that update", body = doc::Incident),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+async fn delete_update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, update)): Path<(String, String)>,
+) -> Reply {
+    let incident = id(&raw)?;
+    let cmd = Command::DeleteUpdate {
+        incident: incident.clone(),
+        update: id(&update)?,
+    };
+    let applied = s.write(&caller, cmd).await?;
+    Ok((StatusCode::OK, Json(object(&applied.doc, &incident))))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

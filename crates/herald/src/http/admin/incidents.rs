@@ -9,7 +9,7 @@ use super::{
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::render::markdown;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,6 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(show))
         .route("/incidents/{id}/updates", post(post_update))
         .route("/incidents/{id}/updates/{update}", post(edit_update))
+        .route(
+            "/incidents/{id}/updates/{update}/delete",
+            post(delete_update),
+        )
         .route("/incidents/{id}/resolve", post(resolve))
         .route("/incidents/{id}/delete", post(delete))
 }
@@ -136,16 +140,53 @@ const OPEN_STATUSES: &[IncidentStatus] = &[
 struct NewView {
     options: Options,
     form: FormState,
+    templates: Vec<TemplateLink>,
 }
 
-async fn new_form(State(state): State<AppState>, admin: Admin) -> Reply {
+/// A template the form can start from.
+#[derive(Serialize)]
+struct TemplateLink {
+    id: String,
+    name: String,
+    chosen: bool,
+}
+
+/// `GET /admin/incidents/new[?template=ID]`: the form, filled from a template when one is named.
+async fn new_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Reply {
     let doc = load(&state).await?;
+    let templates = state.store.list_templates().await.map_err(AppError::from)?;
+    let chosen = query
+        .get("template")
+        .and_then(|t| templates.iter().find(|x| x.id.as_str() == t));
+    let mut form = FormState::new([
+        ("status", "investigating".into()),
+        ("deliver_notifications", "on".into()),
+    ]);
+    if let Some(t) = chosen {
+        form.values.insert("name".into(), t.title.clone());
+        form.values.insert("body".into(), t.body.clone());
+        if let Some(s) = t.update_status.filter(|s| OPEN_STATUSES.contains(s)) {
+            form.values.insert("status".into(), s.as_str().into());
+        }
+        if !t.should_send_notifications {
+            form.values.remove("deliver_notifications");
+        }
+    }
     let view = NewView {
         options: options(&doc, OPEN_STATUSES),
-        form: FormState::new([
-            ("status", "investigating".into()),
-            ("deliver_notifications", "on".into()),
-        ]),
+        form,
+        templates: templates
+            .iter()
+            .map(|t| TemplateLink {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                chosen: chosen.is_some_and(|c| c.id == t.id),
+            })
+            .collect(),
     };
     page(
         &admin,
@@ -230,6 +271,7 @@ async fn open(State(state): State<AppState>, admin: Admin, form: Fields) -> Repl
             let view = NewView {
                 options: options(&doc, OPEN_STATUSES),
                 form: FormState::refused(&form, &e),
+                templates: vec![],
             };
             page_with_status(
                 &admin,
@@ -568,6 +610,36 @@ async fn edit_update(
                 &admin,
                 &raw,
                 defaults,
+                Some((&raw_update, e.to_string())),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/incidents/{id}/updates/{update}/delete`: removes one update.
+async fn delete_update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((raw, raw_update)): Path<(String, String)>,
+    form: Fields,
+) -> Reply {
+    admin.may_write(&form)?;
+    let doc = load(&state).await?;
+    let inc = find(&doc, &raw)?;
+    let command = Command::DeleteUpdate {
+        incident: inc.id.clone(),
+        update: parse_id(&raw_update)?,
+    };
+    match state.write(&admin.caller(), command).await {
+        Ok(_) => done(&format!("/admin/incidents/{raw}")),
+        Err(e @ AppError::Invalid { .. }) => {
+            refused_page(
+                &state,
+                &admin,
+                &raw,
+                update_defaults(inc),
                 Some((&raw_update, e.to_string())),
             )
             .await
