@@ -491,3 +491,58 @@ async fn signing_in_sets_a_strict_cookie_and_locks_after_failures() {
         "{codes:?}"
     );
 }
+
+#[tokio::test]
+async fn owners_manage_users_through_the_api() {
+    let app = app().await;
+    let owner = oauth(&app.key(Role::Owner).await);
+    let editor = oauth(&app.key(Role::Editor).await);
+    let body =
+        json!({"email": "New@Acme.test", "password": "long enough password", "role": "viewer"});
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/herald/v1/users",
+            Some(&editor),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, user) = app
+        .call(
+            "POST",
+            "/api/herald/v1/users",
+            Some(&owner),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    assert_eq!(
+        (user["email"].as_str(), user["role"].as_str()),
+        (Some("new@acme.test"), Some("viewer"))
+    );
+    assert!(user.get("password_hash").is_none());
+    let (status, dup) = app
+        .call("POST", "/api/herald/v1/users", Some(&owner), Some(body))
+        .await;
+    assert_eq!(
+        (status, dup["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+    );
+    let (status, short) = app
+        .call(
+            "POST",
+            "/api/herald/v1/users",
+            Some(&owner),
+            Some(json!({"email": "b@acme.test", "password": "short", "role": "editor"})),
+        )
+        .await;
+    assert_eq!(
+        (status, short["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+    );
+    let (_, list) = app
+        .call("GET", "/api/herald/v1/users", Some(&owner), None)
+        .await;
+    assert_eq!(list.as_array().map(|a| a.len()), Some(1));
+}

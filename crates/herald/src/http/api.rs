@@ -79,6 +79,8 @@ native_routes!(
     (get, "/templates", list_templates),
     (post, "/templates", create_template),
     (delete, "/templates/{id}", delete_template),
+    (get, "/users", list_users),
+    (post, "/users", create_user),
 );
 
 /// The public page document with its status, from the snapshot like every public read.
@@ -1102,4 +1104,88 @@ async fn delete_template(
     let tid = id(&raw)?;
     s.store.delete_template(&tid, &meta).await?;
     Ok((StatusCode::OK, Json(json!({"id": tid, "deleted": true}))))
+}
+
+/// A user as the API shows it: never the password hash.
+fn user_json(u: &herald_store::User) -> Value {
+    json!({
+        "id": u.id, "email": u.email, "role": u.role.as_str(),
+        "created_at": herald_core::timefmt::api(u.created_at),
+        "locked_until": u.locked_until.map(herald_core::timefmt::api)
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/users",
+    summary = "Lists the people who can sign in (owners only)",
+    responses(
+        (status = 200, description = "Every user, by email", body = Vec<doc::UserInfo>),
+        ReadFailures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+async fn list_users(State(s): State<AppState>, caller: Caller) -> Reply {
+    caller.require_owner()?;
+    let users = s.store.list_users().await?;
+    Ok((
+        StatusCode::OK,
+        Json(Value::Array(users.iter().map(user_json).collect())),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    email: String,
+    /// At least ten characters.
+    password: String,
+    #[schema(value_type = doc::Role)]
+    role: herald_core::access::Role,
+}
+
+#[utoipa::path(
+    post,
+    path = "/users",
+    summary = "Creates a user (owners only)",
+    request_body = UserBody,
+    responses(
+        (status = 201, description = "The new user", body = doc::UserInfo),
+        Failures,
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+async fn create_user(State(s): State<AppState>, caller: Caller, Body(b): Body<UserBody>) -> Reply {
+    caller.require_owner()?;
+    let invalid = |field: &str, message: String| AppError::Invalid {
+        field: Some(field.into()),
+        message,
+    };
+    let email =
+        herald_core::audience::check_email(&b.email).map_err(|e| invalid("email", e.message))?;
+    if b.password.chars().count() < crate::auth::MIN_PASSWORD {
+        return Err(invalid(
+            "password",
+            format!("must be at least {} characters", crate::auth::MIN_PASSWORD),
+        ));
+    }
+    if s.store.user_by_email(&email).await?.is_some() {
+        return Err(invalid(
+            "email",
+            format!("a user with email {email} exists"),
+        ));
+    }
+    let hash =
+        crate::auth::hash_password(&b.password).map_err(|e| AppError::Internal(e.to_string()))?;
+    let meta = herald_store::WriteMeta {
+        actor: caller.actor(),
+        now: (s.clock)(),
+    };
+    s.store.create_user(&email, &hash, b.role, &meta).await?;
+    let user = s
+        .store
+        .user_by_email(&email)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))))
 }

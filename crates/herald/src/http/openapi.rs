@@ -407,3 +407,13 @@ pub struct Template {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A person who can sign in; the password hash is never shown.
+#[derive(ToSchema)]
+pub struct UserInfo {
+    pub id: Id,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
