@@ -83,7 +83,10 @@ impl IntoResponse for AppError {
             ),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "the database is unavailable; try again shortly"}),
+                json!({
+                    "error": "the database is unavailable; try again shortly",
+                    "message": "the database is unavailable; try again shortly"
+                }),
             ),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
