@@ -10,6 +10,7 @@ pub mod history;
 pub mod id;
 pub mod indicator;
 pub mod model;
+pub mod monitor;
 pub mod status;
 pub mod timefmt;
 pub mod transitions;
