@@ -465,12 +465,8 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             if let Some(n) = &input.name {
                 w.doc.groups[i].name = check_name("name", n)?;
             }
-            if let Some(d) = input.description {
-                w.doc.groups[i].description = d;
-            }
-            if let Some(p) = input.position {
-                w.doc.groups[i].position = p;
-            }
+            patch(&mut w.doc.groups[i].description, input.description);
+            patch(&mut w.doc.groups[i].position, input.position);
             w.doc.groups[i].updated_at = now;
             if let Some(members) = input.component_ids {
                 set_members(w, &id, members)?;
@@ -608,15 +604,9 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
                     ));
                 }
             }
-            if let Some(v) = input.body {
-                pm.body = v;
-            }
-            if let Some(v) = input.timeline_zone_label {
-                pm.timeline_zone_label = v;
-            }
-            if let Some(v) = input.timeline_note {
-                pm.timeline_note = v;
-            }
+            patch(&mut pm.body, input.body);
+            patch(&mut pm.timeline_zone_label, input.timeline_zone_label);
+            patch(&mut pm.timeline_note, input.timeline_note);
             if let Some(rows) = input.timeline {
                 if let Some(n) = rows.iter().position(|r| r.activity.trim().is_empty()) {
                     return Err(invalid(
@@ -626,18 +616,10 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
                 }
                 pm.timeline = rows;
             }
-            if let Some(v) = input.contributing_factors {
-                pm.contributing_factors = v;
-            }
-            if let Some(v) = input.stabilization_steps {
-                pm.stabilization_steps = v;
-            }
-            if let Some(v) = input.impact {
-                pm.impact = v;
-            }
-            if let Some(v) = input.corrective_actions {
-                pm.corrective_actions = v;
-            }
+            patch(&mut pm.contributing_factors, input.contributing_factors);
+            patch(&mut pm.stabilization_steps, input.stabilization_steps);
+            patch(&mut pm.impact, input.impact);
+            patch(&mut pm.corrective_actions, input.corrective_actions);
             pm.updated_at = now;
             inc.postmortem = Some(pm);
             inc.updated_at = now;
@@ -721,6 +703,13 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             }
             Ok(None)
         }
+    }
+}
+
+/// Overwrites `slot` with `value` when one is given: how every optional input field applies.
+fn patch<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
     }
 }
 
@@ -840,24 +829,12 @@ fn update_component(
     if let Some(n) = name {
         c.name = n;
     }
-    if let Some(d) = input.description {
-        c.description = d;
-    }
-    if let Some(g) = input.group_id {
-        c.group_id = g;
-    }
-    if let Some(p) = input.position {
-        c.position = p;
-    }
-    if let Some(s) = input.showcase {
-        c.showcase = s;
-    }
-    if let Some(s) = input.only_show_if_degraded {
-        c.only_show_if_degraded = s;
-    }
-    if let Some(d) = input.start_date {
-        c.start_date = d;
-    }
+    patch(&mut c.description, input.description);
+    patch(&mut c.group_id, input.group_id);
+    patch(&mut c.position, input.position);
+    patch(&mut c.showcase, input.showcase);
+    patch(&mut c.only_show_if_degraded, input.only_show_if_degraded);
+    patch(&mut c.start_date, input.start_date);
     c.updated_at = now;
     Ok(Some(id))
 }
@@ -981,12 +958,8 @@ fn update_incident(w: &mut Work, id: Id, input: IncidentInput) -> Result<Option<
             inc.name = n;
         }
     }
-    if let Some(imp) = input.impact {
-        inc.impact = imp;
-    }
-    if let Some(ids) = input.component_ids {
-        inc.component_ids = ids;
-    }
+    patch(&mut inc.impact, input.impact);
+    patch(&mut inc.component_ids, input.component_ids);
     for (c, _) in &input.components {
         if !inc.component_ids.contains(c) {
             inc.component_ids.push(c.clone());
@@ -1155,15 +1128,9 @@ fn update_maintenance(
     }
     m.scheduled_for = from;
     m.scheduled_until = until;
-    if let Some(v) = input.auto_start {
-        m.auto_start = v;
-    }
-    if let Some(v) = input.auto_complete {
-        m.auto_complete = v;
-    }
-    if let Some(ids) = input.component_ids {
-        m.component_ids = ids;
-    }
+    patch(&mut m.auto_start, input.auto_start);
+    patch(&mut m.auto_complete, input.auto_complete);
+    patch(&mut m.component_ids, input.component_ids);
     if let Some(uid) = update_id {
         m.status = status;
         m.updates.insert(
