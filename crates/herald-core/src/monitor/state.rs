@@ -12,7 +12,7 @@
 //! - Flapping guard: the public status changes at most once per `flap_window_seconds`. A change
 //!   wanted inside the window is held in `pending` and applied at the first observation after the
 //!   window if it is still wanted; a held change whose status reverts to the public one is
-//!   dropped. The first public change (from unknown) is never held.
+//!   dropped. The first public change (from unknown) is never held: there is no earlier one.
 
 use super::{MonitorSpec, ProbeOutcome};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -101,10 +101,9 @@ pub fn observe(
         return (next, None);
     }
     let window = TimeDelta::seconds(i64::from(spec.flap_window_seconds));
-    let guarded = next.public_status != MonitorStatus::Unknown
-        && next
-            .last_public_change
-            .is_some_and(|last| now - last < window);
+    let guarded = next
+        .last_public_change
+        .is_some_and(|last| now - last < window);
     if guarded {
         next.pending = Some(next.status);
         return (next, None);
