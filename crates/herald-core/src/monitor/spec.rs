@@ -19,10 +19,12 @@ pub const DNS_RECORD_TYPES: &[&str] = &["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSpec {
     pub id: Id,
+    /// Shown in the admin UI and in notifications.
     pub name: String,
     /// The component whose status this monitor drives, if any.
     #[serde(default)]
     pub component_id: Option<Id>,
+    /// What to probe and how to judge the answer.
     pub probe: ProbeSpec,
     /// Seconds between probes (and, for heartbeats, the longest gap between pushes).
     pub interval_seconds: u32,
@@ -40,6 +42,7 @@ pub struct MonitorSpec {
     /// At most one public status change per this many seconds (0 turns the guard off).
     #[serde(default = "five_minutes")]
     pub flap_window_seconds: u32,
+    /// A disabled monitor is not probed and drives nothing.
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -61,7 +64,9 @@ fn yes() -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct MonitorError {
+    /// The field, as the API caller wrote it (`probe.url`).
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

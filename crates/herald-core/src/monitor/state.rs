@@ -25,8 +25,11 @@ pub enum MonitorStatus {
     /// Not enough results to say.
     #[default]
     Unknown,
+    /// Answering well.
     Up,
+    /// Answering, but slowly or with a warning.
     Degraded,
+    /// Not answering, or answering wrongly.
     Down,
 }
 
@@ -50,8 +53,11 @@ pub struct MonitorState {
 /// A change of a monitor's public status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
+    /// The public status before.
     pub from: MonitorStatus,
+    /// The public status after.
     pub to: MonitorStatus,
+    /// When the observation that made the change was taken.
     pub at: DateTime<Utc>,
 }
 
