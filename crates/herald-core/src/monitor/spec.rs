@@ -18,6 +18,7 @@ pub const DNS_RECORD_TYPES: &[&str] = &["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
 /// A monitor: what to probe, how often, and how results become a status.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSpec {
+    /// The monitor's public identifier.
     pub id: Id,
     /// Shown in the admin UI and in notifications.
     pub name: String,
