@@ -5,6 +5,16 @@ use crate::Id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod component;
+mod judge;
+mod spec;
+mod state;
+
+pub use component::{component_status, ComponentRule};
+pub use judge::{judge_certificate, judge_heartbeat, judge_http, judge_latency};
+pub use spec::{MonitorError, MonitorSpec};
+pub use state::{observe, MonitorState, MonitorStatus, Transition};
+
 /// What to probe, and how to judge the answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
