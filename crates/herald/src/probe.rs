@@ -3,9 +3,10 @@
 //! panics, and reports failures as [`ProbeOutcome::Down`] with the reason.
 
 use herald_core::monitor::{ProbeOutcome, ProbeSpec};
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::rr::RecordType;
+use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::Resolver;
 use sqlx::Connection;
 use std::net::SocketAddr;
@@ -320,12 +321,9 @@ async fn dns(
         Some(address) => {
             let address = SocketAddr::from_str(address)
                 .map_err(|_| format!("resolver {address} is not IP:PORT"))?;
-            let mut connection = ConnectionConfig::udp();
-            connection.port = address.port();
-            let server = NameServerConfig::new(address.ip(), true, vec![connection]);
-            let mut config = ResolverConfig::default();
-            config.name_servers = vec![server];
-            Resolver::builder_with_config(config, TokioRuntimeProvider::default())
+            let mut config = ResolverConfig::new();
+            config.add_name_server(NameServerConfig::new(address, Protocol::Udp));
+            Resolver::builder_with_config(config, TokioConnectionProvider::default())
         }
         None => Resolver::builder_tokio()
             .map_err(|e| format!("cannot read the system's resolver settings: {e}"))?,
@@ -333,18 +331,15 @@ async fn dns(
     let options = builder.options_mut();
     options.timeout = timeout;
     options.attempts = 1;
-    let resolver = builder
-        .build()
-        .map_err(|e| format!("cannot build the resolver: {e}"))?;
+    let resolver = builder.build();
     let lookup = resolver
         .lookup(name, kind)
         .await
         .map_err(|e| format!("lookup of {name} {kind} failed: {e}"))?;
     let answers: Vec<String> = lookup
-        .answers()
-        .iter()
+        .record_iter()
         .filter(|record| record.record_type() == kind)
-        .map(|record| normalise(&record.data.to_string()))
+        .map(|record| normalise(&record.data().to_string()))
         .collect();
     if answers.is_empty() {
         return Err(format!("no {kind} record for {name}"));
