@@ -15,5 +15,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod probe;
 pub mod remote;
 pub mod render;
