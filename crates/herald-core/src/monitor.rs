@@ -7,11 +7,16 @@ use serde::{Deserialize, Serialize};
 
 mod component;
 mod judge;
+mod setup;
 mod spec;
 mod state;
 
 pub use component::{component_status, ComponentRule};
 pub use judge::{judge_certificate, judge_heartbeat, judge_http, judge_latency};
+pub use setup::{
+    AlertChannel, AutoIncidentMode, ChannelKind, ComponentAutomation, Integration, IntegrationKind,
+    Metric, MetricPoint,
+};
 pub use spec::{MonitorError, MonitorSpec};
 pub use state::{observe, MonitorState, MonitorStatus, Transition};
 

@@ -16,8 +16,10 @@ use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange}
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod monitoring;
 mod postgres;
 mod sql;
+mod sql_monitoring;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -154,7 +156,7 @@ pub fn random_id() -> Id {
 
 /// Everything Herald keeps. One implementation per database engine.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: monitoring::MonitorStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
 

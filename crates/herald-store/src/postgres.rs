@@ -36,3 +36,5 @@ crate::sql::store_impl!(
     Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"),
     Some("SELECT pg_advisory_xact_lock(7242)")
 );
+
+crate::sql_monitoring::monitoring_impl!(PostgresStore);

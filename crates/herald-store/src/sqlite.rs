@@ -49,3 +49,5 @@ crate::sql::store_impl!(
     None::<&str>,
     None::<&str>
 );
+
+crate::sql_monitoring::monitoring_impl!(SqliteStore);

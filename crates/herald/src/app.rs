@@ -47,6 +47,9 @@ pub struct AppState {
     pub maintenance_tick: Duration,
     /// Sign-in attempts per client address and per email.
     pub login_limit: Arc<crate::http::limit::RateLimiter>,
+    /// Told when monitors, automation, integrations, channels or metrics were changed, so the
+    /// monitoring runtime re-reads its configuration.
+    pub monitoring_changes: Arc<Notify>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
                 10,
                 Duration::from_secs(60),
             )),
+            monitoring_changes: Arc::new(Notify::new()),
         }
     }
 
@@ -131,6 +135,11 @@ impl AppState {
         self.snapshot.store(Arc::new(snapshot));
         self.stale.store(false, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Tells the monitoring runtime its configuration changed.
+    pub fn monitoring_changed(&self) {
+        self.monitoring_changes.notify_one();
     }
 
     /// Asks for a rebuild soon; bursts of asks coalesce into one or two rebuilds.
