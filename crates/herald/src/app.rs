@@ -50,6 +50,10 @@ pub struct AppState {
     /// Told when monitors, automation, integrations, channels or metrics were changed, so the
     /// monitoring runtime re-reads its configuration.
     pub monitoring_changes: Arc<Notify>,
+    /// The monitoring runtime (probes, results, automatic statuses).
+    pub monitoring: crate::monitoring::Monitoring,
+    /// Response-time and metric charts drawn lately.
+    pub charts: Arc<crate::http::charts::ChartCache>,
 }
 
 impl AppState {
@@ -68,6 +72,8 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             monitoring_changes: Arc::new(Notify::new()),
+            monitoring: crate::monitoring::Monitoring::new(Default::default()),
+            charts: Arc::default(),
         }
     }
 
@@ -111,10 +117,11 @@ impl AppState {
         let loaded = async {
             let doc = self.store.load().await?;
             let history = self.store.all_status_changes().await?;
-            Ok::<_, herald_store::StoreError>((doc, history))
+            let metrics = self.store.list_metrics().await?;
+            Ok::<_, herald_store::StoreError>((doc, history, metrics))
         }
         .await;
-        let (doc, history) = match loaded {
+        let (doc, history, metrics) = match loaded {
             Ok(x) => x,
             Err(e) => {
                 self.stale.store(true, Ordering::Relaxed);
@@ -127,6 +134,10 @@ impl AppState {
             history,
             now: (self.clock)(),
             branding: (*self.branding).clone(),
+            extras: render::PublicExtras {
+                charted_components: self.monitoring.charted_components(),
+                metrics,
+            },
         };
         let previous = self.snapshot.load_full();
         let snapshot = tokio::task::spawn_blocking(move || render::build(&input, Some(&previous)))
@@ -309,10 +320,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(Notify::new());
-    let background = [
+    let mut background = vec![
         tokio::spawn(refresher(state.clone(), stop.clone())),
         tokio::spawn(maintenance_schedule(state.clone(), stop.clone())),
     ];
+    background.extend(state.monitoring.start(state.clone(), stop.clone()));
     let app = crate::http::router(state);
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(listener, app)

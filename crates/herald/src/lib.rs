@@ -15,6 +15,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod monitoring;
 pub mod probe;
 pub mod remote;
 pub mod render;

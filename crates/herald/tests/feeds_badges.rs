@@ -94,6 +94,7 @@ fn snapshot(doc: PageDocument) -> Snapshot {
             history: vec![],
             now: t("2024-06-02T00:00:00Z"),
             branding: Branding::default(),
+            extras: Default::default(),
         },
         None,
     )

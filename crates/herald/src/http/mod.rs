@@ -10,8 +10,10 @@ use tower_http::timeout::TimeoutLayer;
 pub mod admin;
 pub mod api;
 pub mod body;
+pub mod charts;
 pub mod error;
 pub mod form;
+pub mod ingest;
 pub mod limit;
 pub mod openapi;
 pub mod public;
@@ -48,6 +50,8 @@ fn routes(state: AppState) -> Router {
         .nest("/api/herald/v1", api::routes())
         .nest("/v1", v1::routes())
         .nest("/admin", admin::routes())
+        .merge(ingest::routes())
+        .merge(charts::routes())
         .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

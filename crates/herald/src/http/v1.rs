@@ -157,6 +157,7 @@ impl View {
                 history: vec![],
                 now,
                 branding: Branding::default(),
+                extras: Default::default(),
             },
         }
     }

@@ -205,6 +205,7 @@ mod tests {
             history: Vec::new(),
             now,
             branding: Branding::default(),
+            extras: Default::default(),
         }
     }
 

@@ -29,6 +29,17 @@ pub struct SnapshotInput {
     /// When the snapshot is built; "today" for uptime bars and "past 15 days".
     pub now: DateTime<Utc>,
     pub branding: Branding,
+    /// Monitoring pieces of the public page.
+    pub extras: PublicExtras,
+}
+
+/// What monitoring adds to the public page: response-time charts and system metrics.
+#[derive(Clone, Debug, Default)]
+pub struct PublicExtras {
+    /// Components with a response-time chart.
+    pub charted_components: Vec<herald_core::Id>,
+    /// System metrics shown on the page, in order.
+    pub metrics: Vec<herald_core::monitor::Metric>,
 }
 
 /// Look of the page, from configuration.

@@ -149,6 +149,16 @@ pub struct HomePage {
     pub upcoming_maintenance: Vec<Entry>,
     pub rows: Vec<Row>,
     pub past_days: Vec<Period>,
+    pub metrics: Vec<MetricView>,
+}
+
+/// A system metric on the home page: its charts for three ranges.
+#[derive(Serialize)]
+pub struct MetricView {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub chart: String,
 }
 
 /// One row of a postmortem timeline.
@@ -213,6 +223,8 @@ pub struct ComponentPage {
     /// Days of the bar with anything but full operation, newest first.
     pub notable_days: Vec<NotableDay>,
     pub incidents: Vec<Entry>,
+    /// The response-time chart, when monitors measure the component.
+    pub response_chart: Option<String>,
 }
 
 /// `/history` and `/history/page/{n}`.
@@ -628,7 +640,22 @@ impl<'a> Views<'a> {
                 p.entries.push(entry);
             }
         }
+        let metrics = self
+            .ctx
+            .input
+            .extras
+            .metrics
+            .iter()
+            .filter(|m| m.display)
+            .map(|m| MetricView {
+                id: m.id.to_string(),
+                name: m.name.clone(),
+                description: m.description.clone(),
+                chart: format!("/metrics/{}.svg", m.id),
+            })
+            .collect();
         HomePage {
+            metrics,
             banner: Banner {
                 indicator: status.indicator.as_str(),
                 description: status.description,
@@ -764,7 +791,15 @@ impl<'a> Views<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        let response_chart = self
+            .ctx
+            .input
+            .extras
+            .charted_components
+            .contains(&c.id)
+            .then(|| format!("/components/{}/response-time.svg", c.id));
         ComponentPage {
+            response_chart,
             component: self.component_row(c),
             group_name: c
                 .group_id

@@ -1,0 +1,216 @@
+//! Turns probe results into monitor states, stored results and component statuses.
+//!
+//! Results are written in batches (one transaction per batch). While the database is away the
+//! batch is kept in memory, up to a bound, and written when it answers again. A change of a
+//! monitor's public status recomputes its component at once: the component rule combines the
+//! component's monitors, the worst firing alert joins in, and when the outcome differs from what
+//! was last called for the component is written through the normal write flow, followed by the
+//! automatic-incident step.
+
+use super::{Monitoring, Observation};
+use crate::app::AppState;
+use herald_core::commands::{Command, ComponentInput};
+use herald_core::monitor::{component_status, observe, MonitorStatus, ProbeOutcome};
+use herald_core::{ComponentStatus, Id};
+use herald_store::monitoring::RecordedResult;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+/// Results held while the database cannot take them; older ones are dropped past this.
+const MAX_HELD: usize = 200_000;
+
+/// How often automatic incidents are re-planned without a change (quiet periods end).
+const AUTOMATION_TICK: Duration = Duration::from_secs(5);
+
+pub(super) async fn run(
+    monitoring: Monitoring,
+    state: AppState,
+    mut observations: mpsc::UnboundedReceiver<Observation>,
+    mut recompute: mpsc::UnboundedReceiver<herald_core::Id>,
+    shutdown: Arc<Notify>,
+) {
+    let options = monitoring.shared.options.clone();
+    let mut batch: Vec<RecordedResult> = Vec::new();
+    let mut flush = tokio::time::interval(options.flush_every);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut automation = tokio::time::interval(AUTOMATION_TICK);
+    automation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            Some(obs) = observations.recv() => {
+                if let Some((recorded, changed)) = take(&monitoring, obs) {
+                    batch.push(recorded);
+                    if let Some(component) = changed {
+                        settle(&monitoring, &state, &component).await;
+                    }
+                }
+                if batch.len() >= options.batch_size {
+                    write(&monitoring, &state, &mut batch).await;
+                }
+            }
+            Some(component) = recompute.recv() => settle(&monitoring, &state, &component).await,
+            _ = flush.tick() => write(&monitoring, &state, &mut batch).await,
+            _ = automation.tick() => super::automation::tick(&monitoring, &state).await,
+            _ = shutdown.notified() => {
+                write(&monitoring, &state, &mut batch).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Feeds one result through its monitor's state machine. Returns the result to store and, when
+/// the monitor's public status changed, the component to recompute.
+fn take(monitoring: &Monitoring, obs: Observation) -> Option<(RecordedResult, Option<Id>)> {
+    let shared = &monitoring.shared;
+    let spec = shared.loaded.read().ok()?.monitors.get(&obs.monitor).cloned()?;
+    let mut states = shared.states.lock().ok()?;
+    let before = states.get(&obs.monitor).cloned().unwrap_or_default();
+    let (after, transition) = observe(before, &obs.outcome, &spec, obs.at);
+    states.insert(obs.monitor.clone(), after.clone());
+    drop(states);
+    // An answer that disagrees with the debounced status is confirmed sooner than the next
+    // interval: failures towards down, successes towards up.
+    let said = match obs.outcome {
+        ProbeOutcome::Up { .. } => MonitorStatus::Up,
+        ProbeOutcome::Degraded { .. } => MonitorStatus::Degraded,
+        ProbeOutcome::Down { .. } => MonitorStatus::Down,
+    };
+    let unconfirmed = said != after.status && after.status != MonitorStatus::Unknown;
+    if unconfirmed || (said == MonitorStatus::Down && after.status == MonitorStatus::Unknown) {
+        let delay = Duration::from_secs(u64::from((spec.interval_seconds / 5).max(1)));
+        let _ = shared.retries.send((obs.monitor.clone(), delay));
+    }
+    if let Some(t) = &transition {
+        tracing::info!(monitor = %obs.monitor, from = ?t.from, to = ?t.to, "monitor changed");
+        super::automation::monitor_changed(monitoring, &spec, t);
+    }
+    let changed = transition.and(spec.component_id.clone());
+    let recorded = RecordedResult {
+        result: herald_core::monitor::ProbeResult {
+            monitor_id: obs.monitor,
+            at: obs.at,
+            outcome: obs.outcome,
+        },
+        state: after,
+    };
+    Some((recorded, changed))
+}
+
+/// Writes the batch; on failure keeps it (bounded) for the next try.
+async fn write(monitoring: &Monitoring, state: &AppState, batch: &mut Vec<RecordedResult>) {
+    if batch.is_empty() {
+        return;
+    }
+    match state.store.record_results(batch).await {
+        Ok(()) => {
+            batch.clear();
+            monitoring.shared.flushed.notify_waiters();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, held = batch.len(), "cannot write probe results; holding them");
+            if batch.len() > MAX_HELD {
+                let extra = batch.len() - MAX_HELD;
+                batch.drain(..extra);
+            }
+        }
+    }
+}
+
+/// What the monitors and alerts of a component call for, if anything.
+pub(super) fn wanted(monitoring: &Monitoring, component: &Id) -> Option<ComponentStatus> {
+    let shared = &monitoring.shared;
+    let loaded = shared.loaded.read().ok()?;
+    let rule = loaded.automation(component).rule;
+    let states = shared.states.lock().ok()?;
+    let statuses = loaded
+        .monitors
+        .values()
+        .filter(|m| m.enabled && m.component_id.as_ref() == Some(component))
+        .map(|m| {
+            states
+                .get(&m.id)
+                .map(|s| s.public_status)
+                .unwrap_or_default()
+        });
+    let from_monitors = component_status(rule, statuses);
+    drop(states);
+    drop(loaded);
+    let from_alerts = shared.alerts.lock().ok().and_then(|a| {
+        worst(
+            a.values()
+                .filter(|(c, _)| c == component)
+                .map(|(_, s)| *s),
+        )
+    });
+    match (from_monitors, from_alerts) {
+        (None, None) => None,
+        (Some(s), None) => Some(s),
+        (None, Some(a)) => Some(worst([a, ComponentStatus::Operational]).unwrap_or(a)),
+        (Some(s), Some(a)) => worst([s, a]),
+    }
+}
+
+fn severity(s: ComponentStatus) -> u8 {
+    match s {
+        ComponentStatus::Operational => 0,
+        ComponentStatus::UnderMaintenance => 1,
+        ComponentStatus::DegradedPerformance => 2,
+        ComponentStatus::PartialOutage => 3,
+        ComponentStatus::MajorOutage => 4,
+    }
+}
+
+fn worst(statuses: impl IntoIterator<Item = ComponentStatus>) -> Option<ComponentStatus> {
+    statuses.into_iter().max_by_key(|s| severity(*s))
+}
+
+/// Brings a component in line with what its monitors and alerts call for, then lets automation
+/// act on it.
+pub(super) async fn settle(monitoring: &Monitoring, state: &AppState, component: &Id) {
+    let wanted = wanted(monitoring, component);
+    let previous = match monitoring.shared.wanted.lock() {
+        Ok(mut w) => match wanted {
+            Some(s) => w.insert(component.clone(), s),
+            None => w.remove(component),
+        },
+        Err(_) => return,
+    };
+    if previous == wanted {
+        return;
+    }
+    let Some(wanted) = wanted else {
+        return;
+    };
+    // The first opinion after start-up that all is well changes nothing: a status a person set
+    // is not overturned by a restart.
+    if previous.is_none() && wanted == ComponentStatus::Operational {
+        return;
+    }
+    let current = state.store.load().await.ok().flatten().and_then(|doc| {
+        doc.components
+            .iter()
+            .find(|c| &c.id == component)
+            .map(|c| c.status)
+    });
+    match current {
+        None => return,
+        Some(ComponentStatus::UnderMaintenance) => {}
+        Some(s) if s == wanted => {}
+        Some(_) => {
+            let command = Command::UpdateComponent {
+                id: component.clone(),
+                input: ComponentInput {
+                    status: Some(wanted),
+                    ..ComponentInput::default()
+                },
+                cause: "monitor".into(),
+            };
+            if let Err(e) = state.write_as("monitor", command).await {
+                tracing::warn!(component = %component, error = %e, "cannot set component status");
+            }
+        }
+    }
+    super::automation::component_changed(monitoring, state, component, wanted).await;
+}
