@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Herald's whole test suite, from a fresh Debian machine with Rust:
-#   installs what the tests need (PostgreSQL server binaries, Chromium, Node.js, the e2e npm
-#   packages), then runs formatting and lint checks, every Rust test on SQLite and on a
+#   installs what the tests need (PostgreSQL server binaries, Prometheus Alertmanager, Chromium,
+#   Node.js, the e2e npm packages), then runs formatting and lint checks, every Rust test on SQLite and on a
 #   throw-away PostgreSQL cluster the tests start themselves, and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium chromium-driver)
 command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_packages+=(npm)
+# A real Prometheus Alertmanager delivers alerts to Herald in tests/monitors.rs.
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 if [ "${#need_packages[@]}" -gt 0 ]; then
   log "installing ${need_packages[*]}"
   as_root apt-get update

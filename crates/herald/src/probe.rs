@@ -79,8 +79,8 @@ impl Prober {
     /// Probes `spec`, within `timeout` overall. An answer slower than `degraded_after_ms` is
     /// Degraded.
     ///
-    /// MySQL is not probed here, and heartbeats are passive (judged from the pushes they
-    /// receive): both come back Down with a reason that starts "not probed here".
+    /// Heartbeats are passive (judged from the pushes they receive): probing one comes back
+    /// Down with a reason that starts "not probed here".
     pub async fn probe(
         &self,
         spec: &ProbeSpec,
@@ -163,9 +163,7 @@ impl Prober {
                 query,
                 max_replica_lag_seconds,
             } => postgres(url, query, *max_replica_lag_seconds).await,
-            ProbeSpec::Mysql { .. } => {
-                Err("not probed here: MySQL probes are not supported".into())
-            }
+            ProbeSpec::Mysql { url, query } => mysql(url, query).await,
             ProbeSpec::Heartbeat { .. } => {
                 Err("not probed here: heartbeats are judged from the pushes they receive".into())
             }
@@ -392,6 +390,17 @@ async fn postgres(url: &str, query: &str, max_lag: Option<u32>) -> Result<Found,
         }
     }
     // A failed goodbye does not make the server down.
+    let _ = connection.close().await;
+    Ok(Found::Fine)
+}
+
+async fn mysql(url: &str, query: &str) -> Result<Found, Failure> {
+    let mut connection = sqlx::MySqlConnection::connect(url)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    sqlx::Executor::execute(&mut connection, query)
+        .await
+        .map_err(|e| format!("the query failed: {e}"))?;
     let _ = connection.close().await;
     Ok(Found::Fine)
 }
