@@ -5,6 +5,8 @@ use crate::Id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod alerts;
+pub mod automation;
 mod component;
 mod judge;
 mod setup;

@@ -37,4 +37,4 @@ crate::sql::store_impl!(
     Some("SELECT pg_advisory_xact_lock(7242)")
 );
 
-crate::sql_monitoring::monitoring_impl!(PostgresStore);
+crate::sql_monitoring::monitoring_impl!(PostgresStore, sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7242)"));

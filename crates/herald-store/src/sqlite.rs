@@ -50,4 +50,4 @@ crate::sql::store_impl!(
     None::<&str>
 );
 
-crate::sql_monitoring::monitoring_impl!(SqliteStore);
+crate::sql_monitoring::monitoring_impl!(SqliteStore, sqlx::Sqlite, None::<&str>);

@@ -40,6 +40,11 @@ pub struct MonitorSpec {
     /// Consecutive good probes before a down or degraded monitor is up again.
     #[serde(default = "two")]
     pub successes_to_up: u32,
+    /// How soon to probe again when an answer disagrees with the monitor's status (a failure
+    /// while up, a success while down), to confirm the change; a fifth of the interval by
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_interval_seconds: Option<u32>,
     /// At most one public status change per this many seconds (0 turns the guard off).
     #[serde(default = "five_minutes")]
     pub flap_window_seconds: u32,
@@ -79,6 +84,13 @@ fn invalid(field: &str, message: impl Into<String>) -> MonitorError {
 }
 
 impl MonitorSpec {
+    /// Seconds before a confirming probe: the configured retry interval, or a fifth of the
+    /// interval (at least one second).
+    pub fn retry_interval_seconds(&self) -> u32 {
+        self.retry_interval_seconds
+            .unwrap_or((self.interval_seconds / 5).max(1))
+    }
+
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), MonitorError> {
         if self.name.trim().is_empty() {
@@ -104,6 +116,14 @@ impl MonitorSpec {
                 return Err(invalid(
                     "degraded_after_ms",
                     "must be at least 1 and shorter than the timeout",
+                ));
+            }
+        }
+        if let Some(retry) = self.retry_interval_seconds {
+            if retry == 0 || retry > self.interval_seconds {
+                return Err(invalid(
+                    "retry_interval_seconds",
+                    "must be at least 1 and at most the interval",
                 ));
             }
         }
@@ -310,6 +330,7 @@ mod tests {
             failures_to_down: 3,
             successes_to_up: 2,
             flap_window_seconds: 300,
+            retry_interval_seconds: None,
             enabled: true,
         }
     }
@@ -317,6 +338,22 @@ mod tests {
     /// The field named by the error, or `None` when the spec is valid.
     fn field(spec: &MonitorSpec) -> Option<String> {
         spec.validate().err().map(|e| e.field)
+    }
+
+    #[test]
+    fn retry_interval_defaults_to_a_fifth_and_is_bounded() {
+        let mut spec = monitor(ProbeSpec::Tcp {
+            host: "db".into(),
+            port: 5432,
+        });
+        assert_eq!(spec.retry_interval_seconds(), 12);
+        spec.retry_interval_seconds = Some(0);
+        assert_eq!(field(&spec).as_deref(), Some("retry_interval_seconds"));
+        spec.retry_interval_seconds = Some(61);
+        assert_eq!(field(&spec).as_deref(), Some("retry_interval_seconds"));
+        spec.retry_interval_seconds = Some(5);
+        assert_eq!(field(&spec), None);
+        assert_eq!(spec.retry_interval_seconds(), 5);
     }
 
     fn probe_field(probe: ProbeSpec) -> Option<String> {

@@ -12,7 +12,8 @@
 //! - Flapping guard: the public status changes at most once per `flap_window_seconds`. A change
 //!   wanted inside the window is held in `pending` and applied at the first observation after the
 //!   window if it is still wanted; a held change whose status reverts to the public one is
-//!   dropped. The first public change (from unknown) is never held: there is no earlier one.
+//!   dropped. The first public change (from unknown) is never held and does not open the
+//!   window: it is the monitor's first opinion, not a change anyone saw.
 
 use super::{MonitorSpec, ProbeOutcome};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -119,8 +120,12 @@ pub fn observe(
         to: next.status,
         at: now,
     };
+    // Leaving `unknown` is a monitor's first opinion, not a change the public saw: it does not
+    // open the flapping window, so a monitor that just came up can still go down at once.
+    if next.public_status != MonitorStatus::Unknown {
+        next.last_public_change = Some(now);
+    }
     next.public_status = next.status;
-    next.last_public_change = Some(now);
     next.pending = None;
     (next, Some(transition))
 }
@@ -148,6 +153,7 @@ mod tests {
             failures_to_down,
             successes_to_up,
             flap_window_seconds,
+            retry_interval_seconds: None,
             enabled: true,
         }
     }
@@ -217,6 +223,20 @@ mod tests {
         let (state, t) = run(&s, MonitorState::default(), 0, &[down(), down()]);
         assert_eq!((state.status, state.public_status), (Unknown, Unknown));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn leaving_unknown_does_not_open_the_flapping_window() {
+        // Up at once, then down within the 300 s window: shown, not held.
+        let s = spec(1, 1, 300);
+        let (state, _) = observe(MonitorState::default(), &up(), &s, at(0));
+        assert_eq!(state.last_public_change, None);
+        let (state, t) = observe(state, &down(), &s, at(10));
+        assert_eq!(t.map(|t| (t.from, t.to)), Some((Up, Down)));
+        // That change does open it: a quick recovery is held.
+        let (state, t) = observe(state, &up(), &s, at(20));
+        assert_eq!(t, None);
+        assert_eq!(state.pending, Some(Up));
     }
 
     #[test]
