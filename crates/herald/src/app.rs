@@ -54,6 +54,12 @@ pub struct AppState {
     pub monitoring: crate::monitoring::Monitoring,
     /// Response-time and metric charts drawn lately.
     pub charts: Arc<crate::http::charts::ChartCache>,
+    /// Sends team alerts.
+    pub alerter: crate::alerting::Alerter,
+    /// The page's public address, as of the last snapshot (for links in alerts).
+    page_url: Arc<std::sync::RwLock<String>>,
+    /// Whether this instance probes (configuration `monitoring.enabled`).
+    pub probing: bool,
 }
 
 impl AppState {
@@ -74,6 +80,9 @@ impl AppState {
             monitoring_changes: Arc::new(Notify::new()),
             monitoring: crate::monitoring::Monitoring::new(Default::default()),
             charts: Arc::default(),
+            alerter: crate::alerting::Alerter::new(None, Duration::from_secs(10)),
+            page_url: Arc::new(std::sync::RwLock::new(String::new())),
+            probing: true,
         }
     }
 
@@ -129,6 +138,9 @@ impl AppState {
             }
         };
         let doc = doc.unwrap_or_else(|| PageDocument::empty(placeholder_page()));
+        if let Ok(mut url) = self.page_url.write() {
+            url.clone_from(&doc.page.url);
+        }
         let input = SnapshotInput {
             doc,
             history,
@@ -146,6 +158,25 @@ impl AppState {
         self.snapshot.store(Arc::new(snapshot));
         self.stale.store(false, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The page's public address without a trailing slash.
+    pub fn page_url(&self) -> String {
+        self.page_url
+            .read()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// Sends a team alert to every enabled channel, in the background.
+    pub fn alert_team(&self, alert: crate::alerting::TeamAlert) {
+        let (store, alerter) = (self.store.clone(), self.alerter.clone());
+        tokio::spawn(async move {
+            match store.list_alert_channels().await {
+                Ok(channels) => alerter.spawn_send(channels, alert),
+                Err(e) => tracing::warn!(error = %e, "cannot read alert channels"),
+            }
+        });
     }
 
     /// Tells the monitoring runtime its configuration changed.
@@ -218,7 +249,16 @@ pub async fn prepare(
         logo_url: config.page.logo_url.clone(),
         accent_color: config.page.accent_color.clone(),
     };
-    let state = AppState::new(store, branding, clock);
+    let mut state = AppState::new(store, branding, clock);
+    let mailer = crate::mail::Mailer::from_config(&config.smtp)
+        .context("the [smtp] settings")?
+        .map(Arc::new);
+    state.alerter = crate::alerting::Alerter::new(mailer, Duration::from_secs(10));
+    state.probing = config.monitoring.enabled.unwrap_or(true);
+    state.monitoring = crate::monitoring::Monitoring::new(crate::monitoring::MonitoringOptions {
+        concurrency: usize::from(config.monitoring.concurrency.unwrap_or(512).max(1)),
+        ..Default::default()
+    });
     state
         .rebuild_snapshot()
         .await

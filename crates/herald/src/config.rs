@@ -24,6 +24,88 @@ pub struct Config {
     pub page: PageConfig,
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The mail server Herald sends through (team alerts; subscriber mail).
+    #[serde(default)]
+    pub smtp: SmtpConfig,
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// How email leaves Herald. Nothing is sent while `host` is unset.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: Option<String>,
+    /// 587 by default (465 with `security = "tls"`, 25 with `"none"`).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` (a local relay only).
+    pub security: Option<SmtpSecurity>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender address, e.g. `Status <status@example.com>`; required with `host`.
+    pub from: Option<String>,
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub timeout_seconds: Option<u16>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// Knobs of the monitoring runtime.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// `false` turns probing off on this instance (alerts and pushes are still taken).
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub enabled: Option<bool>,
+    /// Probes running at once (default 512).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub concurrency: Option<u16>,
+}
+
+/// A number written as a number (in the file) or as text (in an environment variable).
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        N(u16),
+        S(String),
+    }
+    match Option::<Either>::deserialize(d)? {
+        None => Ok(None),
+        Some(Either::N(n)) => Ok(Some(n)),
+        Some(Either::S(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a number from 0 to 65535"))),
+    }
+}
+
+/// A boolean written as such or as text (`true`/`false`).
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        B(bool),
+        S(String),
+    }
+    match Option::<Either>::deserialize(d)? {
+        None => Ok(None),
+        Some(Either::B(b)) => Ok(Some(b)),
+        Some(Either::S(s)) => match s.trim() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom(format!("`{s}` is not true or false"))),
+        },
+    }
 }
 
 /// Page settings that override what is stored, when given.
@@ -118,6 +200,8 @@ impl Default for Config {
             database_url: None,
             page: PageConfig::default(),
             admin: AdminConfig::default(),
+            smtp: SmtpConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }
@@ -134,6 +218,14 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
     ("HERALD_PAGE_ACCENT_COLOR", &["page", "accent_color"]),
     ("HERALD_ADMIN_EMAIL", &["admin", "email"]),
     ("HERALD_ADMIN_PASSWORD", &["admin", "password"]),
+    ("HERALD_SMTP_HOST", &["smtp", "host"]),
+    ("HERALD_SMTP_PORT", &["smtp", "port"]),
+    ("HERALD_SMTP_SECURITY", &["smtp", "security"]),
+    ("HERALD_SMTP_USERNAME", &["smtp", "username"]),
+    ("HERALD_SMTP_PASSWORD", &["smtp", "password"]),
+    ("HERALD_SMTP_FROM", &["smtp", "from"]),
+    ("HERALD_MONITORING_ENABLED", &["monitoring", "enabled"]),
+    ("HERALD_MONITORING_CONCURRENCY", &["monitoring", "concurrency"]),
 ];
 
 /// A configuration that cannot be used, with where the problem is.

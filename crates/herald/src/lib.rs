@@ -10,11 +10,13 @@
 // The Statuspage page object is a long `json!` literal.
 #![recursion_limit = "256"]
 
+pub mod alerting;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mail;
 pub mod monitoring;
 pub mod probe;
 pub mod remote;

@@ -171,13 +171,13 @@ async fn response_time(
     };
     let now = (state.clock)();
     let key = format!("rt:{component}:{}", r.name());
+    let store = state.store.clone();
     cached(&state, key, || async move {
         let resolution = match r {
             Range::Month => Resolution::Day,
             _ => Resolution::Minute,
         };
-        let rows = state
-            .store
+        let rows = store
             .result_aggregates(&monitor, resolution, now - r.span())
             .await?;
         let points: Vec<(DateTime<Utc>, f64)> = rows
@@ -205,9 +205,9 @@ async fn metric(
     let r = range(&q);
     let now = (state.clock)();
     let key = format!("metric:{id}:{}", r.name());
+    let store = state.store.clone();
     cached(&state, key, || async move {
-        let Some(metric) = state
-            .store
+        let Some(metric) = store
             .list_metrics()
             .await?
             .into_iter()
@@ -221,16 +221,14 @@ async fn metric(
                     Range::Month => Resolution::Day,
                     _ => Resolution::Minute,
                 };
-                state
-                    .store
+                store
                     .result_aggregates(monitor, resolution, now - r.span())
                     .await?
                     .iter()
                     .filter_map(|a| a.mean_latency_ms().map(|ms| (a.start, ms)))
                     .collect()
             }
-            None => state
-                .store
+            None => store
                 .metric_points(&id, now - r.span())
                 .await?
                 .iter()

@@ -145,6 +145,8 @@ pub(crate) struct Shared {
     pub drift: Drift,
     /// Told after each batch of results is written (tests wait on it).
     pub flushed: Notify,
+    /// Automatic-incident memory per component.
+    pub automation: tokio::sync::Mutex<automation::Memory>,
 }
 
 impl Monitoring {
@@ -168,6 +170,7 @@ impl Monitoring {
                 recompute_rx: Mutex::new(Some(re_rx)),
                 drift: Drift::default(),
                 flushed: Notify::new(),
+                automation: tokio::sync::Mutex::default(),
             }),
         }
     }
@@ -256,6 +259,11 @@ impl Monitoring {
         for c in touched {
             let _ = self.shared.recompute.send(c);
         }
+    }
+
+    /// What a component's monitors and alerts call for now.
+    pub fn wanted_now(&self, component: &Id) -> Option<ComponentStatus> {
+        recorder::wanted(self, component)
     }
 
     /// The latest state of a monitor, as the runtime holds it.

@@ -10,6 +10,7 @@
 use super::{Monitoring, Observation};
 use crate::app::AppState;
 use herald_core::commands::{Command, ComponentInput};
+use herald_core::monitor::alerts::worst;
 use herald_core::monitor::{component_status, observe, MonitorStatus, ProbeOutcome};
 use herald_core::{ComponentStatus, Id};
 use herald_store::monitoring::RecordedResult;
@@ -39,7 +40,7 @@ pub(super) async fn run(
     loop {
         tokio::select! {
             Some(obs) = observations.recv() => {
-                if let Some((recorded, changed)) = take(&monitoring, obs) {
+                if let Some((recorded, changed)) = take(&monitoring, &state, obs) {
                     batch.push(recorded);
                     if let Some(component) = changed {
                         settle(&monitoring, &state, &component).await;
@@ -62,7 +63,7 @@ pub(super) async fn run(
 
 /// Feeds one result through its monitor's state machine. Returns the result to store and, when
 /// the monitor's public status changed, the component to recompute.
-fn take(monitoring: &Monitoring, obs: Observation) -> Option<(RecordedResult, Option<Id>)> {
+fn take(monitoring: &Monitoring, state: &AppState, obs: Observation) -> Option<(RecordedResult, Option<Id>)> {
     let shared = &monitoring.shared;
     let spec = shared.loaded.read().ok()?.monitors.get(&obs.monitor).cloned()?;
     let mut states = shared.states.lock().ok()?;
@@ -79,12 +80,12 @@ fn take(monitoring: &Monitoring, obs: Observation) -> Option<(RecordedResult, Op
     };
     let unconfirmed = said != after.status && after.status != MonitorStatus::Unknown;
     if unconfirmed || (said == MonitorStatus::Down && after.status == MonitorStatus::Unknown) {
-        let delay = Duration::from_secs(u64::from((spec.interval_seconds / 5).max(1)));
+        let delay = Duration::from_secs(u64::from(spec.retry_interval_seconds()));
         let _ = shared.retries.send((obs.monitor.clone(), delay));
     }
     if let Some(t) = &transition {
         tracing::info!(monitor = %obs.monitor, from = ?t.from, to = ?t.to, "monitor changed");
-        super::automation::monitor_changed(monitoring, &spec, t);
+        super::automation::monitor_changed(state, &spec, t, &obs.outcome);
     }
     let changed = transition.and(spec.component_id.clone());
     let recorded = RecordedResult {
@@ -152,19 +153,6 @@ pub(super) fn wanted(monitoring: &Monitoring, component: &Id) -> Option<Componen
     }
 }
 
-fn severity(s: ComponentStatus) -> u8 {
-    match s {
-        ComponentStatus::Operational => 0,
-        ComponentStatus::UnderMaintenance => 1,
-        ComponentStatus::DegradedPerformance => 2,
-        ComponentStatus::PartialOutage => 3,
-        ComponentStatus::MajorOutage => 4,
-    }
-}
-
-fn worst(statuses: impl IntoIterator<Item = ComponentStatus>) -> Option<ComponentStatus> {
-    statuses.into_iter().max_by_key(|s| severity(*s))
-}
 
 /// Brings a component in line with what its monitors and alerts call for, then lets automation
 /// act on it.

@@ -128,6 +128,9 @@ pub(super) async fn run(
                 });
                 continue;
             }
+            if !state.probing {
+                continue;
+            }
             let fresh = running.lock().map(|mut r| r.insert(id.clone())).unwrap_or(false);
             if !fresh {
                 continue;

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 pub mod badges;
+pub mod charts;
 pub mod feeds;
 pub mod html;
 pub mod markdown;
