@@ -6,8 +6,8 @@ use crate::{StoreResult, WriteMeta};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_core::monitor::{
-    AlertChannel, ComponentAutomation, Integration, Metric, MetricPoint, MonitorSpec,
-    MonitorState, ProbeResult,
+    AlertChannel, ComponentAutomation, Integration, Metric, MetricPoint, MonitorSpec, MonitorState,
+    ProbeResult,
 };
 use herald_core::Id;
 
@@ -165,6 +165,9 @@ pub trait MonitorStore: Send + Sync {
     async fn add_metric_points(&self, metric: &Id, points: &[MetricPoint]) -> StoreResult<()>;
 
     /// Points of a metric at or after `since`, oldest first.
-    async fn metric_points(&self, metric: &Id, since: DateTime<Utc>)
-        -> StoreResult<Vec<MetricPoint>>;
+    async fn metric_points(
+        &self,
+        metric: &Id,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<MetricPoint>>;
 }

@@ -37,4 +37,8 @@ crate::sql::store_impl!(
     Some("SELECT pg_advisory_xact_lock(7242)")
 );
 
-crate::sql_monitoring::monitoring_impl!(PostgresStore, sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7242)"));
+crate::sql_monitoring::monitoring_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    Some("SELECT pg_advisory_xact_lock(7242)")
+);

@@ -12,7 +12,8 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|e| StoreError::Other(format!("stored JSON is unreadable: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| StoreError::Other(format!("stored JSON is unreadable: {e}")))
 }
 
 /// (outcome code, latency, reason) of a result as stored.
@@ -20,12 +21,18 @@ pub(crate) fn outcome_columns(o: &ProbeOutcome) -> (i16, Option<i64>, Option<Str
     let lat = |ms: u64| Some(i64::try_from(ms).unwrap_or(i64::MAX));
     match o {
         ProbeOutcome::Up { latency_ms } => (0, lat(*latency_ms), None),
-        ProbeOutcome::Degraded { latency_ms, reason } => (1, lat(*latency_ms), Some(reason.clone())),
+        ProbeOutcome::Degraded { latency_ms, reason } => {
+            (1, lat(*latency_ms), Some(reason.clone()))
+        }
         ProbeOutcome::Down { reason } => (2, None, Some(reason.clone())),
     }
 }
 
-pub(crate) fn outcome_from(code: i16, latency: Option<i64>, reason: Option<String>) -> ProbeOutcome {
+pub(crate) fn outcome_from(
+    code: i16,
+    latency: Option<i64>,
+    reason: Option<String>,
+) -> ProbeOutcome {
     let ms = u64::try_from(latency.unwrap_or(0)).unwrap_or(0);
     match code {
         0 => ProbeOutcome::Up { latency_ms: ms },
@@ -148,6 +155,7 @@ macro_rules! monitoring_impl {
                     Ok((guard, tx))
                 }
 
+                #[allow(clippy::too_many_arguments)]
                 async fn save_settings(
                     &self,
                     table: &str,

@@ -234,13 +234,21 @@ mod tests {
     fn each_chat_service_gets_its_own_shape() {
         let a = alert();
         let slack = webhook_body(ChannelKind::Slack, &a).expect("slack");
-        assert!(slack["text"].as_str().is_some_and(|t| t.contains("connection refused")));
-        assert_eq!(slack["blocks"][2]["elements"][0]["url"], "http://127.0.0.1/admin/monitors/abc");
+        assert!(slack["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("connection refused")));
+        assert_eq!(
+            slack["blocks"][2]["elements"][0]["url"],
+            "http://127.0.0.1/admin/monitors/abc"
+        );
         let discord = webhook_body(ChannelKind::Discord, &a).expect("discord");
         assert_eq!(discord["embeds"][0]["color"], 0xcf222e);
         let teams = webhook_body(ChannelKind::Teams, &a).expect("teams");
         assert_eq!(teams["@type"], "MessageCard");
-        assert_eq!(teams["potentialAction"][0]["targets"][0]["uri"], "http://127.0.0.1/admin/monitors/abc");
+        assert_eq!(
+            teams["potentialAction"][0]["targets"][0]["uri"],
+            "http://127.0.0.1/admin/monitors/abc"
+        );
         let generic = webhook_body(ChannelKind::Webhook, &a).expect("webhook");
         assert_eq!(generic["level"], "down");
         assert!(webhook_body(ChannelKind::Email, &a).is_none());

@@ -81,11 +81,9 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>,
     match Option::<Either>::deserialize(d)? {
         None => Ok(None),
         Some(Either::N(n)) => Ok(Some(n)),
-        Some(Either::S(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a number from 0 to 65535"))),
+        Some(Either::S(s)) => s.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{s}` is not a number from 0 to 65535"))
+        }),
     }
 }
 
@@ -103,7 +101,9 @@ fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, 
         Some(Either::S(s)) => match s.trim() {
             "true" | "1" | "yes" => Ok(Some(true)),
             "false" | "0" | "no" => Ok(Some(false)),
-            _ => Err(serde::de::Error::custom(format!("`{s}` is not true or false"))),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{s}` is not true or false"
+            ))),
         },
     }
 }
@@ -225,7 +225,10 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
     ("HERALD_SMTP_PASSWORD", &["smtp", "password"]),
     ("HERALD_SMTP_FROM", &["smtp", "from"]),
     ("HERALD_MONITORING_ENABLED", &["monitoring", "enabled"]),
-    ("HERALD_MONITORING_CONCURRENCY", &["monitoring", "concurrency"]),
+    (
+        "HERALD_MONITORING_CONCURRENCY",
+        &["monitoring", "concurrency"],
+    ),
 ];
 
 /// A configuration that cannot be used, with where the problem is.

@@ -10,7 +10,10 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("smtp.{field}: {message}")]
-    Config { field: &'static str, message: String },
+    Config {
+        field: &'static str,
+        message: String,
+    },
     #[error("the message could not be built: {0}")]
     Build(String),
     #[error("the SMTP server refused or did not answer: {0}")]
@@ -49,12 +52,14 @@ impl Mailer {
                     field: "host",
                     message: e.to_string(),
                 })?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| {
-                MailError::Config {
-                    field: "host",
-                    message: e.to_string(),
-                }
-            })?,
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| {
+                    MailError::Config {
+                        field: "host",
+                        message: e.to_string(),
+                    }
+                })?
+            }
         };
         let port = c.port.unwrap_or(match security {
             SmtpSecurity::None => 25,
@@ -63,7 +68,9 @@ impl Mailer {
         });
         builder = builder
             .port(port)
-            .timeout(Some(Duration::from_secs(u64::from(c.timeout_seconds.unwrap_or(10)))));
+            .timeout(Some(Duration::from_secs(u64::from(
+                c.timeout_seconds.unwrap_or(10),
+            ))));
         if let (Some(user), Some(password)) = (&c.username, &c.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.0.clone()));
         }

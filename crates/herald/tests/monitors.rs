@@ -253,7 +253,13 @@ async fn http_target_off_and_on_moves_the_component() {
     println!("http: back to operational in {took:?}");
 
     // The results were stored, and status history names the monitor as the cause.
-    let stored = h.state.store.monitor(&spec.id).await.expect("monitor").expect("stored");
+    let stored = h
+        .state
+        .store
+        .monitor(&spec.id)
+        .await
+        .expect("monitor")
+        .expect("stored");
     assert!(stored.last_result.is_some());
     let history = h
         .state
@@ -261,7 +267,9 @@ async fn http_target_off_and_on_moves_the_component() {
         .status_history(&Id::parse(WEB).expect("id"))
         .await
         .expect("history");
-    assert!(history.iter().any(|c| c.new_status == ComponentStatus::MajorOutage && c.cause.contains("monitor")));
+    assert!(history
+        .iter()
+        .any(|c| c.new_status == ComponentStatus::MajorOutage && c.cause.contains("monitor")));
 }
 
 async fn wait_for_state(h: &Herald, id: &Id, want: herald_core::monitor::MonitorStatus) {
@@ -316,7 +324,11 @@ async fn tcp_target_off_and_on_with_all_rule_is_a_partial_outage() {
     a.abort();
     let _ = a.await;
     let took = h
-        .until(IPAD, ComponentStatus::PartialOutage, Duration::from_secs(15))
+        .until(
+            IPAD,
+            ComponentStatus::PartialOutage,
+            Duration::from_secs(15),
+        )
         .await;
     println!("tcp: one path refused → partial outage in {took:?}");
     let _a = tcp_target(port_a).await;
@@ -340,11 +352,7 @@ async fn missing_heartbeats_are_an_outage_until_they_resume() {
     spec.successes_to_up = 1;
     h.add(&spec).await;
     let client = reqwest::Client::new();
-    let push = || {
-        client
-            .post(format!("{}/api/push/{token}", h.base))
-            .send()
-    };
+    let push = || client.post(format!("{}/api/push/{token}", h.base)).send();
     // Unknown tokens are refused.
     let r = client
         .get(format!("{}/api/push/not-a-token", h.base))
@@ -472,7 +480,10 @@ async fn auto_publish_tells_the_public_within_one_interval_and_resolves() {
     h.add(&spec).await;
     wait_for_state(&h, &spec.id, herald_core::monitor::MonitorStatus::Up).await;
     let (_, before) = h.get("/").await;
-    assert!(!before.contains("Major outage of drchrono.com"), "no incident yet");
+    assert!(
+        !before.contains("Major outage of drchrono.com"),
+        "no incident yet"
+    );
 
     target.healthy.store(false, Ordering::SeqCst);
     let shown = loop {
@@ -575,8 +586,8 @@ async fn hanging_resetting_and_garbage_targets_do_not_stall_others() {
             let _ = s.write_all(b"\x00\xffnot http at all\r\n\r\n").await;
         }
     });
-    let http = |addr: SocketAddr| ProbeSpec::Http {
-        url: format!("http://{addr}/"),
+    let http = |url: String| ProbeSpec::Http {
+        url,
         method: "GET".into(),
         headers: vec![],
         body: None,
@@ -588,18 +599,22 @@ async fn hanging_resetting_and_garbage_targets_do_not_stall_others() {
         follow_redirects: true,
     };
     for i in 0..30 {
-        let mut bad = monitor(&format!("hang {i}"), IPAD, http(hang_addr));
+        let mut bad = monitor(
+            &format!("hang {i}"),
+            IPAD,
+            http(format!("http://{hang_addr}/")),
+        );
         bad.component_id = None;
         bad.timeout_ms = 5_000;
         h.add(&bad).await;
     }
     for (name, addr) in [("reset", reset_addr), ("garbage", garbage_addr)] {
-        let mut bad = monitor(name, IPAD, http(addr));
+        let mut bad = monitor(name, IPAD, http(format!("http://{addr}/")));
         bad.component_id = None;
         h.add(&bad).await;
     }
     let good_target = HttpTarget::start().await;
-    let good = monitor("good", WEB, http(good_target.addr));
+    let good = monitor("good", WEB, http(good_target.url()));
     h.add(&good).await;
     wait_for_state(&h, &good.id, herald_core::monitor::MonitorStatus::Up).await;
     good_target.healthy.store(false, Ordering::SeqCst);
@@ -652,7 +667,10 @@ async fn prometheus_alertmanager_alerts_move_the_component() {
                 "--config.file={}",
                 dir.path().join("alertmanager.yml").display()
             ))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(std::process::Stdio::null())
@@ -670,7 +688,10 @@ async fn prometheus_alertmanager_alerts_move_the_component() {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "alertmanager did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alertmanager did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let alert = |ends: Option<String>| {
@@ -743,11 +764,18 @@ async fn malformed_integration_payloads_get_clear_errors() {
     assert_eq!(r.status(), 401);
     let r = post("nonsense", Some(token), "{}").await.expect("post");
     assert_eq!(r.status(), 404);
-    for body in ["{not json", r#"{"component": "drchronocom1", "status": "on fire"}"#, r#"{"component": "no such thing", "status": "major_outage"}"#] {
+    for body in [
+        "{not json",
+        r#"{"component": "drchronocom1", "status": "on fire"}"#,
+        r#"{"component": "no such thing", "status": "major_outage"}"#,
+    ] {
         let r = post("generic", Some(token), body).await.expect("post");
         assert!(r.status().is_client_error(), "{body} → {}", r.status());
         let json: serde_json::Value = r.json().await.expect("json error");
-        assert!(json["error"].as_str().is_some_and(|e| !e.is_empty()), "{json}");
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{json}"
+        );
     }
     // Nothing changed.
     assert_eq!(h.status(WEB).await, ComponentStatus::Operational);

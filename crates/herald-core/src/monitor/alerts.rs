@@ -42,8 +42,8 @@ fn error(field: impl Into<String>, message: impl Into<String>) -> PayloadError {
 
 /// Reads a payload of the given kind.
 pub fn parse_payload(kind: IntegrationKind, body: &[u8]) -> Result<Vec<Alert>, PayloadError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| error("body", format!("is not JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| error("body", format!("is not JSON: {e}")))?;
     match kind {
         IntegrationKind::Alertmanager | IntegrationKind::Grafana => alert_list(&value),
         IntegrationKind::Sentry => sentry(&value).map(|a| vec![a]),
@@ -143,8 +143,7 @@ fn alert_list(v: &Value) -> Result<Vec<Alert>, PayloadError> {
 fn sentry(v: &Value) -> Result<Alert, PayloadError> {
     let top = object(v, "body")?;
     let data = object(
-        top.get("data")
-            .ok_or_else(|| error("data", "is missing"))?,
+        top.get("data").ok_or_else(|| error("data", "is missing"))?,
         "data",
     )?;
     let action = text(top, "action").unwrap_or("triggered");
@@ -169,7 +168,12 @@ fn sentry(v: &Value) -> Result<Alert, PayloadError> {
                         labels.insert(k.to_string(), v.to_string());
                     }
                 }
-                _ => return Err(error(format!("{field}.tags[{i}]"), "must be a [key, value] pair")),
+                _ => {
+                    return Err(error(
+                        format!("{field}.tags[{i}]"),
+                        "must be a [key, value] pair",
+                    ))
+                }
             }
         }
     }
@@ -215,23 +219,22 @@ fn generic(v: &Value) -> Result<Vec<Alert>, PayloadError> {
         let o = object(v, &field)?;
         let component = text(o, "component")
             .ok_or_else(|| error(format!("{field}.component"), "is missing"))?;
-        let status = text(o, "status")
-            .ok_or_else(|| error(format!("{field}.status"), "is missing"))?;
+        let status =
+            text(o, "status").ok_or_else(|| error(format!("{field}.status"), "is missing"))?;
         let resolved = match o.get("resolved") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(error(format!("{field}.resolved"), "must be true or false")),
         };
         match ComponentStatus::parse(status) {
-            Some(s) if s != ComponentStatus::Operational && s != ComponentStatus::UnderMaintenance => {}
-            _ => {
-                return Err(error(
-                    format!("{field}.status"),
-                    format!(
-                        "`{status}` is not one of degraded_performance, partial_outage, major_outage"
-                    ),
-                ))
-            }
+            Some(s)
+                if s != ComponentStatus::Operational && s != ComponentStatus::UnderMaintenance => {}
+            _ => return Err(error(
+                format!("{field}.status"),
+                format!(
+                    "`{status}` is not one of degraded_performance, partial_outage, major_outage"
+                ),
+            )),
         }
         let mut labels = BTreeMap::new();
         labels.insert("component".to_string(), component.to_string());
@@ -332,7 +335,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn components() -> Vec<Component> {
-        let now = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("time");
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
         ["web", "Database"]
             .iter()
             .enumerate()
@@ -400,8 +406,12 @@ mod tests {
         let alerts = parse_payload(IntegrationKind::Grafana, body.as_bytes()).expect("parse");
         assert_eq!(alerts[0].summary, "p99 over 2 s");
         assert_eq!(alerts[0].url.as_deref(), Some("http://127.0.0.1:3000/d/1"));
-        let (c, s) = map_alert(&integration(IntegrationKind::Grafana), &alerts[0], &components())
-            .expect("map");
+        let (c, s) = map_alert(
+            &integration(IntegrationKind::Grafana),
+            &alerts[0],
+            &components(),
+        )
+        .expect("map");
         assert_eq!(c, Id::derive("web"));
         assert_eq!(s, ComponentStatus::DegradedPerformance);
     }
@@ -415,8 +425,12 @@ mod tests {
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].key, "4711");
         assert!(alerts[0].firing);
-        let (c, s) = map_alert(&integration(IntegrationKind::Sentry), &alerts[0], &components())
-            .expect("map");
+        let (c, s) = map_alert(
+            &integration(IntegrationKind::Sentry),
+            &alerts[0],
+            &components(),
+        )
+        .expect("map");
         assert_eq!((c, s), (Id::derive("web"), ComponentStatus::PartialOutage));
         let resolved = r#"{"action": "resolved", "data": {"issue": {"id": "4711", "title": "TypeError", "project": {"slug": "web"}}}}"#;
         let alerts = parse_payload(IntegrationKind::Sentry, resolved.as_bytes()).expect("parse");
@@ -437,14 +451,27 @@ mod tests {
         .expect("parse");
         assert_eq!(alerts.len(), 2);
         assert!(!alerts[1].firing);
-        let (_, s) = map_alert(&integration(IntegrationKind::Generic), &alerts[0], &components())
-            .expect("map");
+        let (_, s) = map_alert(
+            &integration(IntegrationKind::Generic),
+            &alerts[0],
+            &components(),
+        )
+        .expect("map");
         assert_eq!(s, ComponentStatus::MajorOutage);
         for (body, field) in [
             (&br#"{"status": "major_outage"}"#[..], "body.component"),
-            (br#"{"component": "web", "status": "on fire"}"#, "body.status"),
-            (br#"{"component": "web", "status": "operational"}"#, "body.status"),
-            (br#"{"component": "web", "status": "major_outage", "resolved": "yes"}"#, "body.resolved"),
+            (
+                br#"{"component": "web", "status": "on fire"}"#,
+                "body.status",
+            ),
+            (
+                br#"{"component": "web", "status": "operational"}"#,
+                "body.status",
+            ),
+            (
+                br#"{"component": "web", "status": "major_outage", "resolved": "yes"}"#,
+                "body.resolved",
+            ),
             (br#"[1]"#, "[0]"),
             (b"{not json", "body"),
         ] {
@@ -456,8 +483,12 @@ mod tests {
             br#"{"component": "nothing here", "status": "major_outage"}"#,
         )
         .expect("parse");
-        let e = map_alert(&integration(IntegrationKind::Generic), &alerts[0], &components())
-            .expect_err("unknown component");
+        let e = map_alert(
+            &integration(IntegrationKind::Generic),
+            &alerts[0],
+            &components(),
+        )
+        .expect_err("unknown component");
         assert_eq!(e.field, "labels.component");
     }
 
@@ -467,8 +498,14 @@ mod tests {
             (&br#"{"status": "firing"}"#[..], "alerts"),
             (br#"{"alerts": {}}"#, "alerts"),
             (br#"{"alerts": [{"labels": {}}]}"#, "alerts[0].status"),
-            (br#"{"alerts": [{"status": "exploded"}]}"#, "alerts[0].status"),
-            (br#"{"alerts": [{"status": "firing", "labels": {"a": [1]}}]}"#, "alerts[0].labels.a"),
+            (
+                br#"{"alerts": [{"status": "exploded"}]}"#,
+                "alerts[0].status",
+            ),
+            (
+                br#"{"alerts": [{"status": "firing", "labels": {"a": [1]}}]}"#,
+                "alerts[0].labels.a",
+            ),
             (b"[]", "body"),
         ] {
             let e = parse_payload(IntegrationKind::Alertmanager, body).expect_err("refused");
@@ -480,7 +517,8 @@ mod tests {
     fn the_mapping_table_and_default_component_apply() {
         let mut i = integration(IntegrationKind::Alertmanager);
         i.component_label = "service".into();
-        i.components.insert("pg-primary".into(), Id::derive("Database"));
+        i.components
+            .insert("pg-primary".into(), Id::derive("Database"));
         i.default_component = Some(Id::derive("web"));
         let alert = |labels: &[(&str, &str)]| Alert {
             key: "k".into(),
@@ -494,12 +532,20 @@ mod tests {
         };
         let c = components();
         assert_eq!(
-            map_alert(&i, &alert(&[("service", "pg-primary")]), &c).expect("map").0,
+            map_alert(&i, &alert(&[("service", "pg-primary")]), &c)
+                .expect("map")
+                .0,
             Id::derive("Database")
         );
-        assert_eq!(map_alert(&i, &alert(&[]), &c).expect("map").0, Id::derive("web"));
         assert_eq!(
-            worst([ComponentStatus::DegradedPerformance, ComponentStatus::MajorOutage]),
+            map_alert(&i, &alert(&[]), &c).expect("map").0,
+            Id::derive("web")
+        );
+        assert_eq!(
+            worst([
+                ComponentStatus::DegradedPerformance,
+                ComponentStatus::MajorOutage
+            ]),
             Some(ComponentStatus::MajorOutage)
         );
     }

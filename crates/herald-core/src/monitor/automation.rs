@@ -75,7 +75,12 @@ pub enum Step {
 }
 
 fn trouble(s: Option<ComponentStatus>) -> Option<ComponentStatus> {
-    s.filter(|s| !matches!(s, ComponentStatus::Operational | ComponentStatus::UnderMaintenance))
+    s.filter(|s| {
+        !matches!(
+            s,
+            ComponentStatus::Operational | ComponentStatus::UnderMaintenance
+        )
+    })
 }
 
 /// The impact an automatic incident gets for the trouble it reports.
@@ -116,7 +121,11 @@ pub fn fill(template: &str, component: &str, status: ComponentStatus) -> String 
             out.push_str(component);
             rest = tail;
         } else if let Some(tail) = after.strip_prefix("{status}") {
-            out.push_str(if out.trim().is_empty() { &phrase } else { &lower });
+            out.push_str(if out.trim().is_empty() {
+                &phrase
+            } else {
+                &lower
+            });
             rest = tail;
         } else {
             out.push('{');
@@ -127,7 +136,12 @@ pub fn fill(template: &str, component: &str, status: ComponentStatus) -> String 
     out
 }
 
-fn update(incident: Id, status: IncidentStatus, body: String, components: Vec<(Id, ComponentStatus)>) -> Command {
+fn update(
+    incident: Id,
+    status: IncidentStatus,
+    body: String,
+    components: Vec<(Id, ComponentStatus)>,
+) -> Command {
     Command::UpdateIncident {
         id: incident,
         input: IncidentInput {
@@ -151,7 +165,8 @@ pub fn taken_over(state: &AutoState, incident: Option<&Incident>) -> bool {
     match incident.filter(|i| &i.id == id) {
         None => true,
         Some(i) => {
-            !i.status.is_unresolved() || i.updates.iter().any(|u| !state.own_updates.contains(&u.id))
+            !i.status.is_unresolved()
+                || i.updates.iter().any(|u| !state.own_updates.contains(&u.id))
         }
     }
 }
@@ -187,14 +202,23 @@ pub fn plan(
 
     match (cfg.incidents, next.phase) {
         // Switched off, or a draft while the mode changed: let go.
-        (AutoIncidentMode::Off, AutoPhase::Draft) | (AutoIncidentMode::Publish, AutoPhase::Draft) => {
+        (AutoIncidentMode::Off, AutoPhase::Draft)
+        | (AutoIncidentMode::Publish, AutoPhase::Draft) => {
             let dropped = next.draft.take();
-            next = AutoState { held_off: next.held_off, ..AutoState::default() };
+            next = AutoState {
+                held_off: next.held_off,
+                ..AutoState::default()
+            };
             (next, dropped.map(Step::DropDraft))
         }
-        (AutoIncidentMode::Off, _) | (AutoIncidentMode::Draft, AutoPhase::Open | AutoPhase::Monitoring) => {
-            (AutoState { held_off: next.held_off, ..AutoState::default() }, None)
-        }
+        (AutoIncidentMode::Off, _)
+        | (AutoIncidentMode::Draft, AutoPhase::Open | AutoPhase::Monitoring) => (
+            AutoState {
+                held_off: next.held_off,
+                ..AutoState::default()
+            },
+            None,
+        ),
         (AutoIncidentMode::Draft, AutoPhase::Idle) => match bad {
             Some(status) if !next.held_off => {
                 let draft = Draft {
@@ -406,7 +430,14 @@ updated_at = "2026-01-01T00:00:00Z"
 
         /// Plans and, for writes, applies the command like the runtime does.
         fn step(&mut self, wanted: Option<ComponentStatus>, secs: i64) -> Option<Step> {
-            let (next, step) = plan(&self.cfg, &self.component(), &self.state, wanted, &self.doc, at(secs));
+            let (next, step) = plan(
+                &self.cfg,
+                &self.component(),
+                &self.state,
+                wanted,
+                &self.doc,
+                at(secs),
+            );
             self.state = next;
             if let Some(Step::Write(command)) = &step {
                 let subject = self.apply(command.clone(), secs);
@@ -440,12 +471,17 @@ updated_at = "2026-01-01T00:00:00Z"
     fn publish_runs_the_whole_cycle() {
         let mut w = World::new(AutoIncidentMode::Publish);
         assert!(w.step(Some(Operational), 0).is_none());
-        assert!(matches!(w.step(Some(MajorOutage), 10), Some(Step::Write(_))));
+        assert!(matches!(
+            w.step(Some(MajorOutage), 10),
+            Some(Step::Write(_))
+        ));
         let i = w.incident();
         assert_eq!(i.name, "Major outage of Website");
         assert_eq!(i.status, IncidentStatus::Investigating);
         assert_eq!(i.impact, Impact::Critical);
-        assert!(i.updates[0].body.contains("We are investigating major outage of Website"));
+        assert!(i.updates[0]
+            .body
+            .contains("We are investigating major outage of Website"));
         assert_eq!(w.state.phase, AutoPhase::Open);
         // The same trouble again posts nothing; a different one posts an update.
         assert!(w.step(Some(MajorOutage), 20).is_none());
@@ -529,7 +565,10 @@ updated_at = "2026-01-01T00:00:00Z"
         }
         assert!(w.doc.incidents.is_empty());
         assert!(w.step(Some(MajorOutage), 10).is_none());
-        assert!(matches!(w.step(Some(Operational), 20), Some(Step::DropDraft(_))));
+        assert!(matches!(
+            w.step(Some(Operational), 20),
+            Some(Step::DropDraft(_))
+        ));
         assert_eq!(w.state, AutoState::default());
     }
 
@@ -550,9 +589,16 @@ updated_at = "2026-01-01T00:00:00Z"
 
     #[test]
     fn placeholders_fill_in() {
-        assert_eq!(fill("{status} of {component}", "API", MajorOutage), "Major outage of API");
         assert_eq!(
-            fill("We see {status} on {component} {x}", "API", DegradedPerformance),
+            fill("{status} of {component}", "API", MajorOutage),
+            "Major outage of API"
+        );
+        assert_eq!(
+            fill(
+                "We see {status} on {component} {x}",
+                "API",
+                DegradedPerformance
+            ),
             "We see degraded performance on API {x}"
         );
         assert_eq!(impact_for(PartialOutage), Impact::Major);

@@ -143,7 +143,13 @@ where
     }
 }
 
-fn options(title: String, suffix: &str, decimals: u8, now: DateTime<Utc>, r: Range) -> ChartOptions {
+fn options(
+    title: String,
+    suffix: &str,
+    decimals: u8,
+    now: DateTime<Utc>,
+    r: Range,
+) -> ChartOptions {
     ChartOptions {
         title,
         suffix: suffix.to_string(),
@@ -249,4 +255,3 @@ async fn metric(
     })
     .await
 }
-

@@ -4,10 +4,10 @@
 
 use super::error::AppError;
 use crate::app::AppState;
+use crate::auth::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use crate::auth::Caller;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use herald_core::monitor::IntegrationKind;

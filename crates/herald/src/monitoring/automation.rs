@@ -9,7 +9,9 @@ use super::Monitoring;
 use crate::alerting::{AlertLevel, TeamAlert};
 use crate::app::AppState;
 use herald_core::monitor::automation::{self, AutoPhase, AutoState, Step};
-use herald_core::monitor::{AutoIncidentMode, MonitorSpec, MonitorStatus, ProbeOutcome, Transition};
+use herald_core::monitor::{
+    AutoIncidentMode, MonitorSpec, MonitorStatus, ProbeOutcome, Transition,
+};
 use herald_core::{ComponentStatus, Id};
 use std::collections::HashMap;
 

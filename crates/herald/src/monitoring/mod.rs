@@ -177,11 +177,27 @@ impl Monitoring {
 
     /// Starts the scheduler and the recorder; they stop when `shutdown` is notified. Calling it
     /// twice starts nothing the second time.
-    pub fn start(&self, state: AppState, shutdown: Arc<Notify>) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn start(
+        &self,
+        state: AppState,
+        shutdown: Arc<Notify>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let taken = (
-            self.shared.observations_rx.lock().ok().and_then(|mut r| r.take()),
-            self.shared.retries_rx.lock().ok().and_then(|mut r| r.take()),
-            self.shared.recompute_rx.lock().ok().and_then(|mut r| r.take()),
+            self.shared
+                .observations_rx
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take()),
+            self.shared
+                .retries_rx
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take()),
+            self.shared
+                .recompute_rx
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take()),
         );
         let (Some(observations), Some(retries), Some(recompute)) = taken else {
             return Vec::new();
@@ -286,7 +302,11 @@ impl Monitoring {
 
     /// How many monitors are loaded (enabled or not).
     pub fn monitor_count(&self) -> usize {
-        self.shared.loaded.read().map(|l| l.monitors.len()).unwrap_or(0)
+        self.shared
+            .loaded
+            .read()
+            .map(|l| l.monitors.len())
+            .unwrap_or(0)
     }
 
     /// Components with a response-time chart.

@@ -63,9 +63,19 @@ pub(super) async fn run(
 
 /// Feeds one result through its monitor's state machine. Returns the result to store and, when
 /// the monitor's public status changed, the component to recompute.
-fn take(monitoring: &Monitoring, state: &AppState, obs: Observation) -> Option<(RecordedResult, Option<Id>)> {
+fn take(
+    monitoring: &Monitoring,
+    state: &AppState,
+    obs: Observation,
+) -> Option<(RecordedResult, Option<Id>)> {
     let shared = &monitoring.shared;
-    let spec = shared.loaded.read().ok()?.monitors.get(&obs.monitor).cloned()?;
+    let spec = shared
+        .loaded
+        .read()
+        .ok()?
+        .monitors
+        .get(&obs.monitor)
+        .cloned()?;
     let mut states = shared.states.lock().ok()?;
     let before = states.get(&obs.monitor).cloned().unwrap_or_default();
     let (after, transition) = observe(before, &obs.outcome, &spec, obs.at);
@@ -138,13 +148,11 @@ pub(super) fn wanted(monitoring: &Monitoring, component: &Id) -> Option<Componen
     let from_monitors = component_status(rule, statuses);
     drop(states);
     drop(loaded);
-    let from_alerts = shared.alerts.lock().ok().and_then(|a| {
-        worst(
-            a.values()
-                .filter(|(c, _)| c == component)
-                .map(|(_, s)| *s),
-        )
-    });
+    let from_alerts = shared
+        .alerts
+        .lock()
+        .ok()
+        .and_then(|a| worst(a.values().filter(|(c, _)| c == component).map(|(_, s)| *s)));
     match (from_monitors, from_alerts) {
         (None, None) => None,
         (Some(s), None) => Some(s),
@@ -153,11 +161,23 @@ pub(super) fn wanted(monitoring: &Monitoring, component: &Id) -> Option<Componen
     }
 }
 
-
 /// Brings a component in line with what its monitors and alerts call for, then lets automation
 /// act on it.
 pub(super) async fn settle(monitoring: &Monitoring, state: &AppState, component: &Id) {
-    let wanted = wanted(monitoring, component);
+    let mut wanted = wanted(monitoring, component);
+    if wanted.is_none() {
+        // The last alert resolved (or the last monitor went): trouble they reported is over.
+        let had_trouble = monitoring
+            .shared
+            .wanted
+            .lock()
+            .ok()
+            .and_then(|w| w.get(component).copied())
+            .is_some_and(|s| s != ComponentStatus::Operational);
+        if had_trouble {
+            wanted = Some(ComponentStatus::Operational);
+        }
+    }
     let previous = match monitoring.shared.wanted.lock() {
         Ok(mut w) => match wanted {
             Some(s) => w.insert(component.clone(), s),

@@ -38,7 +38,9 @@ impl Plan {
 }
 
 fn jitter(interval: Duration) -> Duration {
-    let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    let ms = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     Duration::from_millis(rand::random::<u64>() % ms)
 }
 
@@ -119,8 +121,13 @@ pub(super) async fn run(
             plan.set(id.clone(), next);
             if let ProbeSpec::Heartbeat { grace_seconds, .. } = &spec.probe {
                 let clock_now = (state.clock)();
-                let last = shared.last_push.lock().ok().and_then(|p| p.get(&id).copied());
-                let outcome = judge_heartbeat(last, clock_now, spec.interval_seconds, *grace_seconds);
+                let last = shared
+                    .last_push
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(&id).copied());
+                let outcome =
+                    judge_heartbeat(last, clock_now, spec.interval_seconds, *grace_seconds);
                 let _ = shared.observations.send(Observation {
                     monitor: id,
                     at: clock_now,
@@ -131,7 +138,10 @@ pub(super) async fn run(
             if !state.probing {
                 continue;
             }
-            let fresh = running.lock().map(|mut r| r.insert(id.clone())).unwrap_or(false);
+            let fresh = running
+                .lock()
+                .map(|mut r| r.insert(id.clone()))
+                .unwrap_or(false);
             if !fresh {
                 continue;
             }
@@ -146,7 +156,9 @@ pub(super) async fn run(
                 let Ok(_permit) = limit.acquire_owned().await else {
                     return;
                 };
-                shared.drift.record(Instant::now().saturating_duration_since(at));
+                shared
+                    .drift
+                    .record(Instant::now().saturating_duration_since(at));
                 let timeout = Duration::from_millis(u64::from(spec.timeout_ms));
                 let outcome = prober
                     .probe(&spec.probe, timeout, spec.degraded_after_ms)

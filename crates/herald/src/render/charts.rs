@@ -82,10 +82,17 @@ pub fn bucket(
 /// A line chart of `points` (oldest first). Points further apart than three times the typical
 /// spacing start a new line, so missing data shows as a gap.
 pub fn line_chart(points: &[(DateTime<Utc>, f64)], opts: &ChartOptions) -> String {
-    let (w, h) = (f64::from(opts.width.max(200)), f64::from(opts.height.max(100)));
+    let (w, h) = (
+        f64::from(opts.width.max(200)),
+        f64::from(opts.height.max(100)),
+    );
     let plot_w = w - LEFT - RIGHT;
     let plot_h = h - TOP - BOTTOM;
-    let values: Vec<f64> = points.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+    let values: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
     let (min, max, mean) = if values.is_empty() {
         (0.0, 0.0, 0.0)
     } else {
@@ -94,12 +101,15 @@ pub fn line_chart(points: &[(DateTime<Utc>, f64)], opts: &ChartOptions) -> Strin
         (min, max, values.iter().sum::<f64>() / values.len() as f64)
     };
     let y_lo = opts.y_min.unwrap_or(min.min(0.0));
-    let mut y_hi = opts.y_max.unwrap_or(if max > y_lo { max * 1.1 } else { y_lo + 1.0 });
+    let mut y_hi = opts
+        .y_max
+        .unwrap_or(if max > y_lo { max * 1.1 } else { y_lo + 1.0 });
     if y_hi <= y_lo {
         y_hi = y_lo + 1.0;
     }
     let span_ms = (opts.to - opts.from).num_milliseconds().max(1) as f64;
-    let x = |t: DateTime<Utc>| LEFT + ((t - opts.from).num_milliseconds() as f64 / span_ms) * plot_w;
+    let x =
+        |t: DateTime<Utc>| LEFT + ((t - opts.from).num_milliseconds() as f64 / span_ms) * plot_w;
     let y = |v: f64| TOP + plot_h - ((v.clamp(y_lo, y_hi) - y_lo) / (y_hi - y_lo)) * plot_h;
     let d = opts.decimal_places;
     let suffix = &opts.suffix;
@@ -224,7 +234,11 @@ fn runs(points: &[(DateTime<Utc>, f64)]) -> Vec<&[(DateTime<Utc>, f64)]> {
         return out;
     }
     if points.len() < 2 {
-        return if points.is_empty() { Vec::new() } else { vec![points] };
+        return if points.is_empty() {
+            Vec::new()
+        } else {
+            vec![points]
+        };
     }
     let mut gaps: Vec<i64> = points
         .windows(2)
