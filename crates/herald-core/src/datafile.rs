@@ -51,6 +51,18 @@ pub struct DataFile {
     pub incidents: Vec<IncidentSpec>,
     #[serde(default)]
     pub maintenances: Vec<MaintenanceSpec>,
+    /// Monitors, with their probes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<crate::monitor::MonitorSpec>,
+    /// How components follow their monitors (rule, automatic incidents).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub automation: Vec<crate::monitor::ComponentAutomation>,
+    /// System metrics shown on the page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<crate::monitor::Metric>,
+    /// Where the team is alerted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert_channels: Vec<crate::monitor::AlertChannel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -367,6 +379,10 @@ impl DataFile {
                     updates: m.updates.iter().rev().map(update_spec).collect(),
                 })
                 .collect(),
+            monitors: Vec::new(),
+            automation: Vec::new(),
+            metrics: Vec::new(),
+            alert_channels: Vec::new(),
         }
     }
 
@@ -554,6 +570,59 @@ impl DataFile {
                     invalid(format!("{at}.updates[{}].status", pair[1].0), e.to_string())
                 })?;
             }
+        }
+        self.validate_monitoring(&mut unique, &known)
+    }
+
+    /// Checks the monitoring sections: monitors as the API would, references to components.
+    fn validate_monitoring(
+        &self,
+        unique: &mut impl FnMut(String, &Id) -> Result<(), DataFileError>,
+        known: &impl Fn(String, &Id) -> Result<(), DataFileError>,
+    ) -> Result<(), DataFileError> {
+        let mut tokens = HashSet::new();
+        for (n, m) in self.monitors.iter().enumerate() {
+            let at = format!("monitors[{n}]");
+            unique(format!("{at}.id"), &m.id)?;
+            m.validate()
+                .map_err(|e| invalid(format!("{at}.{}", e.field), e.message))?;
+            if let Some(c) = &m.component_id {
+                known(format!("{at}.component_id"), c)?;
+            }
+            if let crate::monitor::ProbeSpec::Heartbeat { token, .. } = &m.probe {
+                if token.trim().len() < 8 {
+                    return Err(invalid(
+                        format!("{at}.probe.token"),
+                        "must be at least 8 characters",
+                    ));
+                }
+                if !tokens.insert(token.clone()) {
+                    return Err(invalid(
+                        format!("{at}.probe.token"),
+                        "is used by another monitor",
+                    ));
+                }
+            }
+        }
+        let mut automated = HashSet::new();
+        for (n, a) in self.automation.iter().enumerate() {
+            let at = format!("automation[{n}].component_id");
+            known(at.clone(), &a.component_id)?;
+            if !automated.insert(&a.component_id) {
+                return Err(invalid(at, "this component has automation settings twice"));
+            }
+        }
+        for (n, m) in self.metrics.iter().enumerate() {
+            let at = format!("metrics[{n}]");
+            unique(format!("{at}.id"), &m.id)?;
+            check_name(&format!("{at}.name"), &m.name)?;
+        }
+        for (n, c) in self.alert_channels.iter().enumerate() {
+            let at = format!("alert_channels[{n}]");
+            unique(format!("{at}.id"), &c.id)?;
+            check_name(&format!("{at}.name"), &c.name)?;
+            c.validate()
+                .map_err(|e| invalid(format!("{at}.{}", e.field), e.message))?;
         }
         Ok(())
     }

@@ -752,12 +752,16 @@ macro_rules! store_impl {
                         sqlx::query(sql).execute(&mut *tx).await?;
                     }
                     let existing = load_in(&mut tx).await?;
+                    let monitoring = crate::sql_monitoring::MonitoringSections::of(&file);
                     let mut doc = file.into_document(existing.as_ref(), now)?;
                     // Objects the file does not mention stay as they are.
                     if let Some(old) = &existing {
                         keep_unmentioned(&mut doc, old);
                     }
-                    let report = write_diff(&mut tx, existing.as_ref(), &doc, now, options).await?;
+                    let mut report = write_diff(&mut tx, existing.as_ref(), &doc, now, options).await?;
+                    let (written, unchanged) = $store::import_monitoring(&mut tx, &monitoring, now).await?;
+                    report.written += written;
+                    report.unchanged += unchanged;
                     for comp in &doc.components {
                         let before = existing.as_ref().and_then(|e| e.component(&comp.id));
                         let at = if before.is_some() { now } else { comp.created_at };

@@ -95,6 +95,26 @@ pub(crate) fn aggregate_from(
     })
 }
 
+/// The monitoring parts of a data file, written by an import in its transaction.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MonitoringSections {
+    pub monitors: Vec<herald_core::monitor::MonitorSpec>,
+    pub automation: Vec<herald_core::monitor::ComponentAutomation>,
+    pub metrics: Vec<herald_core::monitor::Metric>,
+    pub alert_channels: Vec<herald_core::monitor::AlertChannel>,
+}
+
+impl MonitoringSections {
+    pub fn of(file: &herald_core::datafile::DataFile) -> Self {
+        MonitoringSections {
+            monitors: file.monitors.clone(),
+            automation: file.automation.clone(),
+            metrics: file.metrics.clone(),
+            alert_channels: file.alert_channels.clone(),
+        }
+    }
+}
+
 macro_rules! monitoring_impl {
     ($store:ident, $db:ty, $write_lock:expr) => {
         const _: () = {
@@ -145,7 +165,76 @@ macro_rules! monitoring_impl {
                 serde_json::to_value(v).ok()
             }
 
+            /// Creates or updates one settings row; true when something changed.
+            async fn upsert_settings(c: &mut Conn, table: &str, key: &Id, settings: String) -> StoreResult<bool> {
+                let key_column = if table == "component_automation" { "component_id" } else { "id" };
+                let old: Option<String> = sqlx::query_scalar(&format!("SELECT settings FROM {table} WHERE {key_column} = $1"))
+                    .bind(key.as_str())
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if old.as_deref() == Some(settings.as_str()) {
+                    return Ok(false);
+                }
+                let sql = if table == "metrics" {
+                    "INSERT INTO metrics (id, position, settings) VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM metrics), $2) \
+                     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings".to_string()
+                } else {
+                    format!("INSERT INTO {table} ({key_column}, settings) VALUES ($1, $2) \
+                             ON CONFLICT ({key_column}) DO UPDATE SET settings = excluded.settings")
+                };
+                sqlx::query(&sql).bind(key.as_str()).bind(settings).execute(&mut *c).await?;
+                Ok(true)
+            }
+
             impl $store {
+                /// Writes the monitoring sections of an imported data file inside the import's
+                /// transaction: (written, unchanged).
+                pub(crate) async fn import_monitoring(c: &mut Conn, s: &MonitoringSections, now: DateTime<Utc>) -> StoreResult<(usize, usize)> {
+                    let (mut written, mut unchanged) = (0, 0);
+                    let mut count = |changed: bool| if changed { written += 1 } else { unchanged += 1 };
+                    for spec in &s.monitors {
+                        let text = to_json(spec)?;
+                        let old: Option<String> = sqlx::query_scalar("SELECT spec FROM monitors WHERE id = $1")
+                            .bind(spec.id.as_str())
+                            .fetch_optional(&mut *c)
+                            .await?;
+                        if old.as_deref() == Some(text.as_str()) {
+                            count(false);
+                            continue;
+                        }
+                        let token = match &spec.probe {
+                            ProbeSpec::Heartbeat { token, .. } => Some(token.clone()),
+                            _ => None,
+                        };
+                        sqlx::query(
+                            "INSERT INTO monitors (id, name, component_id, heartbeat_token, spec, state, last_result, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7) \
+                             ON CONFLICT (id) DO UPDATE SET name = excluded.name, component_id = excluded.component_id, \
+                             heartbeat_token = excluded.heartbeat_token, spec = excluded.spec, updated_at = excluded.updated_at",
+                        )
+                        .bind(spec.id.as_str())
+                        .bind(&spec.name)
+                        .bind(spec.component_id.as_ref().map(|x| x.as_str().to_string()))
+                        .bind(token)
+                        .bind(text)
+                        .bind(to_json(&MonitorState::default())?)
+                        .bind(ms(now))
+                        .execute(&mut *c)
+                        .await?;
+                        count(true);
+                    }
+                    for a in &s.automation {
+                        count(upsert_settings(c, "component_automation", &a.component_id, to_json(a)?).await?);
+                    }
+                    for m in &s.metrics {
+                        count(upsert_settings(c, "metrics", &m.id, to_json(m)?).await?);
+                    }
+                    for ch in &s.alert_channels {
+                        count(upsert_settings(c, "alert_channels", &ch.id, to_json(ch)?).await?);
+                    }
+                    Ok((written, unchanged))
+                }
+
                 async fn begin_write(&self) -> StoreResult<(tokio::sync::MutexGuard<'_, ()>, sqlx::Transaction<'_, $db>)> {
                     let guard = self.writer.lock().await;
                     let mut tx = self.pool.begin().await?;

@@ -244,7 +244,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ExportFormat::Toml => Format::Toml,
                 ExportFormat::Json => Format::Json,
             };
-            let text = DataFile::from_document(&doc).render(format);
+            let mut file = DataFile::from_document(&doc);
+            file.monitors = store
+                .list_monitors()
+                .await?
+                .into_iter()
+                .map(|m| m.spec)
+                .collect();
+            file.automation = store.list_automations().await?;
+            file.metrics = store.list_metrics().await?;
+            file.alert_channels = store.list_alert_channels().await?;
+            let text = file.render(format);
             match out {
                 Some(path) => std::fs::write(path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,

@@ -216,3 +216,53 @@ fn json_errors_carry_line_and_column() {
         DataFile::parse("{\n  \"version\": 1,\n  \"page\": 3\n}", Format::Json).expect_err("bad");
     assert!(e.to_string().contains("line 3"), "{e}");
 }
+
+/// SMALL with one monitor section appended; `probe` and `extra` fill in its fields.
+fn with_monitor(extra: &str, probe: &str) -> String {
+    format!(
+        "{SMALL}\n[[monitors]]\nid = \"monitorapi01\"\nname = \"API\"\ncomponent_id = \"componentapi\"\n\
+         interval_seconds = 30\ntimeout_ms = 5000\n{extra}\n[monitors.probe]\n{probe}\n"
+    )
+}
+
+#[test]
+fn monitors_are_checked_like_the_api_checks_them() {
+    let good = with_monitor("", "type = \"http\"\nurl = \"https://127.0.0.1/health\"");
+    let file = DataFile::parse(&good, Format::Toml).expect("parse");
+    assert_eq!(file.monitors.len(), 1);
+    file.into_document(None, now()).expect("valid");
+    for (text, place) in [
+        (
+            with_monitor("", "type = \"http\"\nurl = \"ftp://x\""),
+            "monitors[0].probe.url",
+        ),
+        (
+            with_monitor("", "type = \"tcp\"\nhost = \"db\"\nport = 0"),
+            "monitors[0].probe.port",
+        ),
+        (
+            with_monitor(
+                "retry_interval_seconds = 0",
+                "type = \"tcp\"\nhost = \"db\"\nport = 5432",
+            ),
+            "monitors[0].retry_interval_seconds",
+        ),
+        (
+            with_monitor("", "type = \"heartbeat\"\ntoken = \"short\""),
+            "monitors[0].probe.token",
+        ),
+        (
+            with_monitor("", "type = \"tcp\"\nhost = \"db\"\nport = 5432").replace(
+                "component_id = \"componentapi\"",
+                "component_id = \"nosuchthing0\"",
+            ),
+            "monitors[0].component_id",
+        ),
+    ] {
+        let e = error_of(&text);
+        assert!(e.contains(place), "{place}: {e}");
+    }
+    // An unknown probe type is a syntax error with its line.
+    let e = error_of(&with_monitor("", "type = \"smtp\"\nhost = \"x\""));
+    assert!(e.contains("smtp"), "{e}");
+}

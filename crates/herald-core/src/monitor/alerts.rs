@@ -229,12 +229,14 @@ fn generic(v: &Value) -> Result<Vec<Alert>, PayloadError> {
         match ComponentStatus::parse(status) {
             Some(s)
                 if s != ComponentStatus::Operational && s != ComponentStatus::UnderMaintenance => {}
-            _ => return Err(error(
-                format!("{field}.status"),
-                format!(
+            _ => {
+                return Err(error(
+                    format!("{field}.status"),
+                    format!(
                     "`{status}` is not one of degraded_performance, partial_outage, major_outage"
                 ),
-            )),
+                ))
+            }
         }
         let mut labels = BTreeMap::new();
         labels.insert("component".to_string(), component.to_string());

@@ -239,6 +239,44 @@ fn yes() -> bool {
     true
 }
 
+impl AlertChannel {
+    /// Checks the target fits the kind: an address for email, an http(s) URL otherwise.
+    pub fn validate(&self) -> Result<(), super::MonitorError> {
+        let bad = |message: &str| super::MonitorError {
+            field: "target".into(),
+            message: message.into(),
+        };
+        let target = self.target.trim();
+        match self.kind {
+            ChannelKind::Email => {
+                let ok = target.len() <= 254
+                    && !target.contains(char::is_whitespace)
+                    && target
+                        .split_once('@')
+                        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+                if !ok {
+                    return Err(bad("must be an email address"));
+                }
+            }
+            _ => {
+                let ok = (target.starts_with("https://") || target.starts_with("http://"))
+                    && target.len() > "https://".len()
+                    && !target.contains(char::is_whitespace);
+                if !ok {
+                    return Err(bad("must be an http:// or https:// URL"));
+                }
+            }
+        }
+        if self.name.trim().is_empty() {
+            return Err(super::MonitorError {
+                field: "name".into(),
+                message: "must not be empty".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A system metric shown on the public page, fed by a monitor's response times or by data
 /// points posted through the API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
