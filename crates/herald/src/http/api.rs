@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::http::api_monitoring as mon;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::openapi::{self as doc, Failures, ReadFailures};
@@ -81,6 +82,26 @@ native_routes!(
     (delete, "/templates/{id}", delete_template),
     (get, "/users", list_users),
     (post, "/users", create_user),
+    (get, "/monitors", mon::list_monitors),
+    (post, "/monitors", mon::create_monitor),
+    (get, "/monitors/{id}", mon::get_monitor),
+    (put, "/monitors/{id}", mon::replace_monitor),
+    (delete, "/monitors/{id}", mon::delete_monitor),
+    (get, "/monitors/{id}/results", mon::monitor_results),
+    (get, "/components/{id}/automation", mon::get_automation),
+    (put, "/components/{id}/automation", mon::put_automation),
+    (get, "/integrations", mon::list_integrations),
+    (post, "/integrations", mon::create_integration),
+    (delete, "/integrations/{id}", mon::delete_integration),
+    (get, "/alert-channels", mon::list_alert_channels),
+    (post, "/alert-channels", mon::create_alert_channel),
+    (delete, "/alert-channels/{id}", mon::delete_alert_channel),
+    (get, "/metrics", mon::list_metrics),
+    (post, "/metrics", mon::create_metric),
+    (delete, "/metrics/{id}", mon::delete_metric),
+    (post, "/metrics/{id}/data", mon::add_metric_data),
+    (get, "/monitoring/stats", mon::monitoring_stats),
+    (delete, "/monitoring/stats", mon::reset_monitoring_stats),
 );
 
 /// The public page document with its status, from the snapshot like every public read.

@@ -4,11 +4,10 @@
 
 use super::error::AppError;
 use crate::app::AppState;
-use crate::auth::Caller;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::routing::{any, get, post};
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use herald_core::monitor::IntegrationKind;
 use serde::Deserialize;
@@ -19,34 +18,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/push/{token}", any(push))
         .route("/api/integrations/{kind}", post(alerts))
-        .route(
-            "/api/herald/v1/monitoring/stats",
-            get(stats).delete(reset_stats),
-        )
-}
-
-/// How the scheduler keeps time: probes run and how late they started (p50, p99, max), over
-/// the samples since the last reset.
-async fn stats(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    let (p50, p99, max, samples, probes) = state.monitoring.drift();
-    Json(json!({
-        "monitors": state.monitoring.monitor_count(),
-        "probes": probes,
-        "drift_samples": samples,
-        "drift_p50_ms": p50,
-        "drift_p99_ms": p99,
-        "drift_max_ms": max,
-    }))
-}
-
-/// Forgets the drift samples (benchmarks measure after a warm-up).
-async fn reset_stats(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, AppError> {
-    caller.require_write()?;
-    state.monitoring.reset_drift();
-    Ok(Json(json!({"reset": true})))
 }
 
 /// A heartbeat: any method, any body.

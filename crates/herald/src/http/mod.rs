@@ -9,6 +9,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
 pub mod api;
+pub mod api_monitoring;
 pub mod body;
 pub mod charts;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod openapi;
 pub mod public;
 pub mod session;
 pub mod v1;
+pub mod v1_metrics;
 
 /// The whole router. Statuspage's `.json` path suffixes are removed before routing.
 pub fn router(state: AppState) -> Router {

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 /// The routes, nested under `/v1`.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(super::v1_metrics::routes())
         .route("/pages", get(list_pages))
         .route(
             "/pages/{page_id}",
