@@ -840,3 +840,147 @@ async fn the_open_form_starts_from_a_template() {
     );
     assert!(filled.body.contains("We are looking into slow page loads."));
 }
+
+#[tokio::test]
+async fn monitors_automation_and_alerting_from_the_forms() {
+    let (app, cookie, csrf) = signed_in(Role::Editor).await;
+    let c = Some(cookie.as_str());
+    let page = get(&app, "/admin/monitors", c).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("New monitor"));
+    // A bad URL is sent back with its message; nothing is stored.
+    let bad = post(
+        &app,
+        "/admin/monitors",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Homepage"),
+            ("component_id", "drchronocom1"),
+            ("kind", "http"),
+            ("url", "not a url"),
+            ("interval_seconds", "60"),
+            ("timeout_ms", "5000"),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("probe.url"), "{}", bad.body);
+    assert!(app.store.list_monitors().await.expect("list").is_empty());
+    // A good one is created and shown.
+    let made = post(
+        &app,
+        "/admin/monitors",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Homepage"),
+            ("component_id", "drchronocom1"),
+            ("kind", "http"),
+            ("url", "https://127.0.0.1:9/health"),
+            ("expected_status", "200, 204"),
+            ("interval_seconds", "60"),
+            ("timeout_ms", "5000"),
+            ("failures_to_down", "2"),
+            ("successes_to_up", "2"),
+            ("flap_window_seconds", "120"),
+            ("verify_tls", "on"),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let stored = app.store.list_monitors().await.expect("list");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].spec.failures_to_down, 2);
+    let detail = get(&app, made.location(), c).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.body.contains("Recent results"));
+    // Automation for the component.
+    let saved = post(
+        &app,
+        "/admin/automation/drchronocom1",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("rule", "all"),
+            ("incidents", "publish"),
+            ("quiet_period_seconds", "600"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let autos = app.store.list_automations().await.expect("automation");
+    assert_eq!(autos[0].incidents.as_str(), "publish");
+    // An integration shows its address with the token once; channels and metrics are added.
+    let made = post(
+        &app,
+        "/admin/alerting/integrations",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("integration_kind", "alertmanager"),
+            ("integration_name", "Prometheus"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK);
+    assert!(made.body.contains("alertmanager?token="), "{}", made.body);
+    let again = get(&app, "/admin/alerting", c).await;
+    assert!(!again.body.contains("?token="));
+    let bad = post(
+        &app,
+        "/admin/alerting/channels",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("channel_kind", "slack"),
+            ("channel_name", "ops"),
+            ("channel_target", "not a url"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = post(
+        &app,
+        "/admin/alerting/channels",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("channel_kind", "slack"),
+            ("channel_name", "ops"),
+            ("channel_target", "https://127.0.0.1/hooks/secret-part"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let page = get(&app, "/admin/alerting", c).await;
+    assert!(page.body.contains("ops"));
+    assert!(
+        !page.body.contains("secret-part"),
+        "webhook secrets stay hidden"
+    );
+    let ok = post(
+        &app,
+        "/admin/alerting/metrics",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("metric_name", "Queue depth"),
+            ("suffix", " jobs"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.store.list_metrics().await.expect("metrics").len(), 1);
+    // Without the CSRF token nothing happens.
+    let refused = post(
+        &app,
+        "/admin/alerting/metrics",
+        c,
+        &[("metric_name", "Sneaky")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

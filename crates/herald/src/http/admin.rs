@@ -27,6 +27,7 @@ mod access;
 mod components;
 mod incidents;
 mod maintenance;
+mod monitoring;
 mod postmortem;
 
 /// The admin stylesheet, served at `/admin/assets/admin.css`.
@@ -93,6 +94,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "audit.html",
         include_str!("../../templates/admin/audit.html"),
     ),
+    (
+        "monitor_form.html",
+        include_str!("../../templates/admin/monitor_form.html"),
+    ),
+    (
+        "monitors.html",
+        include_str!("../../templates/admin/monitors.html"),
+    ),
+    (
+        "monitor.html",
+        include_str!("../../templates/admin/monitor.html"),
+    ),
+    (
+        "alerting.html",
+        include_str!("../../templates/admin/alerting.html"),
+    ),
 ];
 
 /// The routes, to be nested under `/admin`.
@@ -108,6 +125,7 @@ pub fn routes() -> Router<AppState> {
         .merge(components::routes())
         .merge(maintenance::routes())
         .merge(access::routes())
+        .merge(monitoring::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(protect))
 }

@@ -65,7 +65,11 @@ fn monitor_json(state: &AppState, m: &StoredMonitor) -> Value {
 
 /// Reads a monitor body: the server picks the id on create and a heartbeat token when none is
 /// given; the whole configuration is then checked as one.
-async fn checked_spec(state: &AppState, mut body: Value, id: Id) -> Result<MonitorSpec, AppError> {
+pub(crate) async fn checked_spec(
+    state: &AppState,
+    mut body: Value,
+    id: Id,
+) -> Result<MonitorSpec, AppError> {
     let Value::Object(fields) = &mut body else {
         return Err(invalid("body", "must be a JSON object"));
     };
