@@ -688,7 +688,7 @@ async fn save_automation(
     a.rule = match form.get("rule") {
         "all" => ComponentRule::All,
         "any" => ComponentRule::Any,
-        _ => return Err(AppError::from(invalid("rule", "choose any or all")).into()),
+        _ => return Err(invalid("rule", "choose any or all").into()),
     };
     a.incidents = AutoIncidentMode::parse(form.get("incidents"))
         .ok_or_else(|| AdminError::from(invalid("incidents", "choose off, draft or publish")))?;
