@@ -422,20 +422,23 @@ async fn postgres_up_down_and_back() {
 }
 
 #[tokio::test]
-async fn mysql_and_heartbeat_are_not_probed() {
+async fn a_refused_mysql_is_down_and_heartbeats_are_not_probed() {
     let prober = Prober::new().unwrap();
+    let port = herald_store::testing::free_port();
     let mysql = ProbeSpec::Mysql {
-        url: "mysql://127.0.0.1:1/x".into(),
+        url: format!("mysql://herald@127.0.0.1:{port}/app"),
         query: "SELECT 1".into(),
     };
+    match prober.probe(&mysql, TIMEOUT, None).await {
+        ProbeOutcome::Down { reason } => assert!(reason.contains("cannot connect"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
     let heartbeat = ProbeSpec::Heartbeat {
         token: "t".into(),
         grace_seconds: 0,
     };
-    for spec in [mysql, heartbeat] {
-        match prober.probe(&spec, TIMEOUT, None).await {
-            ProbeOutcome::Down { reason } => assert!(reason.contains("not probed here")),
-            other => panic!("{other:?}"),
-        }
+    match prober.probe(&heartbeat, TIMEOUT, None).await {
+        ProbeOutcome::Down { reason } => assert!(reason.contains("not probed here")),
+        other => panic!("{other:?}"),
     }
 }
