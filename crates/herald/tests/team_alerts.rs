@@ -25,6 +25,9 @@ const EXAMPLE: &str = include_str!("../../../examples/drchrono-2022-11.toml");
 /// Requests received by the sink: (path, JSON body).
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
 
+/// Messages received by the SMTP sink: (recipients, message text).
+type Mailbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
 /// An HTTP sink on 127.0.0.1 that records every POST; `/flaky` fails its first two calls.
 async fn http_sink() -> (String, Received) {
     let received: Received = Arc::default();
@@ -56,10 +59,10 @@ async fn http_sink() -> (String, Received) {
 
 /// A minimal SMTP server on 127.0.0.1: enough of RFC 5321 for a client to deliver, recording
 /// (recipients, message text).
-async fn smtp_sink() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
+async fn smtp_sink() -> (u16, Mailbox) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let mail: Arc<Mutex<Vec<(Vec<String>, String)>>> = Arc::default();
+    let mail: Mailbox = Arc::default();
     let store = mail.clone();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
