@@ -24,6 +24,9 @@ const MAX_HELD: usize = 200_000;
 /// How often automatic incidents are re-planned without a change (quiet periods end).
 const AUTOMATION_TICK: Duration = Duration::from_secs(5);
 
+/// How often old results are dropped (raw after 48 hours, aggregates after a year).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 pub(super) async fn run(
     monitoring: Monitoring,
     state: AppState,
@@ -37,6 +40,8 @@ pub(super) async fn run(
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut automation = tokio::time::interval(AUTOMATION_TICK);
     automation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             Some(obs) = observations.recv() => {
@@ -53,6 +58,11 @@ pub(super) async fn run(
             Some(component) = recompute.recv() => settle(&monitoring, &state, &component).await,
             _ = flush.tick() => write(&monitoring, &state, &mut batch).await,
             _ = automation.tick() => super::automation::tick(&monitoring, &state).await,
+            _ = prune.tick() => match state.store.prune_results((state.clock)()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "dropped probe results past their retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot drop old probe results"),
+            },
             _ = shutdown.notified() => {
                 write(&monitoring, &state, &mut batch).await;
                 return;
