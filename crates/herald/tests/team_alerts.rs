@@ -335,5 +335,73 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         doc.component(&web).map(|c| c.status),
         Some(herald_core::ComponentStatus::MajorOutage)
     );
+
+    // The draft waits on the admin dashboard; an editor publishes it and owns the incident.
+    let drafts = state.monitoring.drafts(&state).await;
+    assert_eq!(drafts.len(), 1);
+    herald::app::create_user(
+        store.as_ref(),
+        "editor@example.test",
+        "correct horse battery",
+        herald_core::access::Role::Editor,
+        "test",
+    )
+    .await
+    .expect("user");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .post(format!("{herald_base}/admin/login"))
+        .form(&[
+            ("email", "editor@example.test"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let dashboard = client
+        .get(format!("{herald_base}/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("dashboard")
+        .text()
+        .await
+        .expect("text");
+    assert!(dashboard.contains("Drafted by monitors"), "{dashboard}");
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = dashboard.find(marker).expect("csrf") + marker.len();
+    let csrf = &dashboard[start..start + dashboard[start..].find('"').expect("end")];
+    let published = client
+        .post(format!("{herald_base}/admin/drafts/drchronocom1/publish"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(published.status(), 303);
+    let doc = store.load().await.expect("load").expect("page");
+    assert_eq!(doc.incidents.len(), 3, "the draft is now a public incident");
+    assert!(state.monitoring.drafts(&state).await.is_empty());
+    let events = store
+        .incident_events(
+            &doc.incidents
+                .iter()
+                .max_by_key(|i| i.created_at)
+                .expect("new")
+                .id,
+        )
+        .await
+        .expect("events");
+    assert!(!events.is_empty());
     stop.notify_waiters();
 }

@@ -118,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(dashboard))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/drafts/{component}/publish", post(publish_draft))
         .route("/assets/admin.css", get(stylesheet))
         .route("/assets/admin.js", get(script))
         .merge(incidents::routes())
@@ -668,6 +669,7 @@ struct Brief {
 
 #[derive(Serialize)]
 struct DashboardView {
+    drafts: Vec<DraftBrief>,
     page_name: String,
     indicator: &'static str,
     description: &'static str,
@@ -705,11 +707,65 @@ fn status_groups(doc: &PageDocument) -> Vec<StatusGroup> {
     out
 }
 
+/// An incident drafted by automation, on the dashboard.
+#[derive(Serialize)]
+struct DraftBrief {
+    component: String,
+    title: String,
+    body: String,
+    since: String,
+}
+
+/// `POST /admin/drafts/{component}/publish`: opens the drafted incident as the signed-in person,
+/// who owns it from then on.
+async fn publish_draft(
+    State(state): State<AppState>,
+    admin: Admin,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    form: Fields,
+) -> Reply {
+    admin.may_write(&form)?;
+    let component = parse_id(&raw)?;
+    let draft = state
+        .monitoring
+        .take_draft(&state, &component)
+        .await
+        .ok_or(AdminError::NotFound)?;
+    let command =
+        herald_core::commands::Command::CreateIncident(herald_core::commands::IncidentInput {
+            name: Some(draft.title),
+            status: Some(herald_core::IncidentStatus::Investigating),
+            impact: Some(herald_core::monitor::automation::impact_for(draft.status)),
+            body: Some(draft.body),
+            components: vec![(component, draft.status)],
+            ..Default::default()
+        });
+    let applied = state.write(&admin.caller(), command).await?;
+    let target = applied
+        .subject
+        .map(|i| format!("/admin/incidents/{i}"))
+        .unwrap_or_else(|| "/admin".into());
+    Ok(Redirect::to(&target).into_response())
+}
+
 async fn dashboard(State(state): State<AppState>, admin: Admin) -> Reply {
     let doc = load(&state).await?;
     let tz = zone(&doc);
     let overall = doc.status();
+    let drafts = state
+        .monitoring
+        .drafts(&state)
+        .await
+        .into_iter()
+        .map(|(component, d)| DraftBrief {
+            component: component.to_string(),
+            title: d.title,
+            body: d.body,
+            since: shown(d.created_at, tz),
+        })
+        .collect();
     let view = DashboardView {
+        drafts,
         page_name: doc.page.name.clone(),
         indicator: overall.indicator.as_str(),
         description: overall.description,

@@ -46,6 +46,46 @@ async fn memory<'a>(
     Some(memory)
 }
 
+/// Incidents drafted by automation and waiting for a person, by component.
+pub async fn drafts(monitoring: &Monitoring, state: &AppState) -> Vec<(Id, automation::Draft)> {
+    let Some(memory) = memory(monitoring, state).await else {
+        return Vec::new();
+    };
+    let mut out: Vec<(Id, automation::Draft)> = memory
+        .states
+        .iter()
+        .filter_map(|(c, s)| s.draft.clone().map(|d| (c.clone(), d)))
+        .collect();
+    out.sort_by(|a, b| a.1.created_at.cmp(&b.1.created_at));
+    out
+}
+
+/// Hands a drafted incident over to a person who publishes it: the draft is removed and
+/// automation stands back until the component is well again (the person owns the incident).
+pub async fn take_draft(
+    monitoring: &Monitoring,
+    state: &AppState,
+    component: &Id,
+) -> Option<automation::Draft> {
+    let mut memory = memory(monitoring, state).await?;
+    let draft = memory.states.get(component)?.draft.clone()?;
+    let next = AutoState {
+        held_off: true,
+        ..AutoState::default()
+    };
+    match serde_json::to_value(&next) {
+        Ok(value) => {
+            if let Err(e) = state.store.save_automation_state(component, &value).await {
+                tracing::warn!(error = %e, "cannot store automation state");
+                return None;
+            }
+        }
+        Err(_) => return None,
+    }
+    memory.states.insert(component.clone(), next);
+    Some(draft)
+}
+
 /// Re-plans components whose automatic incident waits for a quiet period to end.
 pub(super) async fn tick(monitoring: &Monitoring, state: &AppState) {
     let waiting: Vec<Id> = match memory(monitoring, state).await {
@@ -172,11 +212,11 @@ async fn run(
         Some(Step::Draft(draft)) => state.alert_team(TeamAlert {
             title: format!("Drafted incident: {}", draft.title),
             text: format!(
-                "{}\n\nNothing is public yet. Publish it from the admin UI if customers should know.",
+                "{}\n\nNothing is public yet. Publish it from the admin dashboard if customers should know.",
                 draft.body
             ),
             level: AlertLevel::Draft,
-            link: Some(format!("{}/admin/incidents/new", state.page_url())),
+            link: Some(format!("{}/admin#drafts-title", state.page_url())),
             at: now,
         }),
         Some(Step::DropDraft(draft)) => state.alert_team(TeamAlert {

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
-mod automation;
+pub mod automation;
 mod recorder;
 mod scheduler;
 
@@ -275,6 +275,23 @@ impl Monitoring {
         for c in touched {
             let _ = self.shared.recompute.send(c);
         }
+    }
+
+    /// Incidents drafted by automation, waiting for a person.
+    pub async fn drafts(
+        &self,
+        state: &AppState,
+    ) -> Vec<(Id, herald_core::monitor::automation::Draft)> {
+        automation::drafts(self, state).await
+    }
+
+    /// Takes a drafted incident for a person to publish; automation then stands back.
+    pub async fn take_draft(
+        &self,
+        state: &AppState,
+        component: &Id,
+    ) -> Option<herald_core::monitor::automation::Draft> {
+        automation::take_draft(self, state, component).await
     }
 
     /// What a component's monitors and alerts call for now.
