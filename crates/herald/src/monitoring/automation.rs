@@ -56,7 +56,7 @@ pub async fn drafts(monitoring: &Monitoring, state: &AppState) -> Vec<(Id, autom
         .iter()
         .filter_map(|(c, s)| s.draft.clone().map(|d| (c.clone(), d)))
         .collect();
-    out.sort_by(|a, b| a.1.created_at.cmp(&b.1.created_at));
+    out.sort_by_key(|(_, d)| d.created_at);
     out
 }
 
