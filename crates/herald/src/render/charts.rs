@@ -101,17 +101,25 @@ pub fn line_chart(points: &[(DateTime<Utc>, f64)], opts: &ChartOptions) -> Strin
         (min, max, values.iter().sum::<f64>() / values.len() as f64)
     };
     let y_lo = opts.y_min.unwrap_or(min.min(0.0));
-    let mut y_hi = opts
-        .y_max
-        .unwrap_or(if max > y_lo { max * 1.1 } else { y_lo + 1.0 });
-    if y_hi <= y_lo {
-        y_hi = y_lo + 1.0;
-    }
+    // Four steps of a round size (1, 2 or 5 times a power of ten) that hold the highest value.
+    let step = nice_step(((opts.y_max.unwrap_or(max) - y_lo) / 4.0).max(f64::EPSILON));
+    let y_hi = match opts.y_max {
+        Some(hi) if hi > y_lo => hi,
+        _ => y_lo + step * 4.0,
+    };
+    // Enough decimals for the step, at least the metric's own.
+    let d = opts
+        .decimal_places
+        .max(if step < 1.0 {
+            (-step.log10().floor()) as u8
+        } else {
+            0
+        })
+        .min(6);
     let span_ms = (opts.to - opts.from).num_milliseconds().max(1) as f64;
     let x =
         |t: DateTime<Utc>| LEFT + ((t - opts.from).num_milliseconds() as f64 / span_ms) * plot_w;
     let y = |v: f64| TOP + plot_h - ((v.clamp(y_lo, y_hi) - y_lo) / (y_hi - y_lo)) * plot_h;
-    let d = opts.decimal_places;
     let suffix = &opts.suffix;
 
     let description = if values.is_empty() {
@@ -147,24 +155,33 @@ pub fn line_chart(points: &[(DateTime<Utc>, f64)], opts: &ChartOptions) -> Strin
         let yy = y(v);
         let _ = write!(
             svg,
-            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}{}</text>",
-            w - RIGHT,
-            LEFT - 6.0,
-            yy + 4.0,
-            number(v, d),
-            escape(suffix)
+            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\"/>",
+            w - RIGHT
         );
+        // Values only when there is data to read against them.
+        if !values.is_empty() {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}{}</text>",
+                LEFT - 6.0,
+                yy + 4.0,
+                number(v, d),
+                escape(suffix)
+            );
+        }
     }
     // Time labels: hours within a day, dates beyond.
     let short = opts.to - opts.from <= TimeDelta::days(1);
     for i in 0..=4 {
         let t = opts.from + TimeDelta::milliseconds((span_ms * f64::from(i) / 4.0) as i64);
-        let label = if short {
+        let mut label = if short {
             t.format("%H:%M").to_string()
         } else {
             t.format("%b %-d").to_string()
         };
+        if i == 4 {
+            label.push_str(" UTC");
+        }
         let anchor = match i {
             0 => "start",
             4 => "end",
@@ -209,6 +226,22 @@ pub fn line_chart(points: &[(DateTime<Utc>, f64)], opts: &ChartOptions) -> Strin
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let base = 10f64.powf(raw.log10().floor());
+    let f = raw / base;
+    let nice = if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * base
 }
 
 /// Splits points into runs without large gaps.
@@ -292,6 +325,18 @@ mod tests {
         assert!(svg.contains("lowest 100 ms"));
         assert!(svg.contains("highest 200 ms"));
         assert!(svg.contains("prefers-color-scheme: dark"));
+    }
+
+    #[test]
+    fn the_axis_uses_round_steps() {
+        let points: Vec<_> = (0..10).map(|i| (t(i), 0.3 + i as f64 * 0.05)).collect();
+        let svg = line_chart(&points, &opts("Small values"));
+        // Up to 0.75: steps of 0.2 up to 0.8, labelled with one decimal.
+        assert!(svg.contains(">0.8 ms<"), "{svg}");
+        assert!(svg.contains(">0.2 ms<"), "{svg}");
+        let big: Vec<_> = (0..10).map(|i| (t(i), 100.0 + i as f64 * 30.0)).collect();
+        let svg = line_chart(&big, &opts("Big values"));
+        assert!(svg.contains(">400 ms<"), "{svg}");
     }
 
     #[test]
