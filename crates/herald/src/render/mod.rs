@@ -20,6 +20,7 @@ pub mod html;
 pub mod markdown;
 pub mod native;
 pub mod v2;
+pub mod webhook;
 
 /// Everything a snapshot is rendered from.
 #[derive(Clone, Debug)]
