@@ -18,6 +18,7 @@ pub mod config;
 pub mod http;
 pub mod mail;
 pub mod monitoring;
+pub mod netguard;
 pub mod probe;
 pub mod remote;
 pub mod render;
