@@ -315,22 +315,6 @@ pub fn map_alert(
     Ok((component, status))
 }
 
-/// How bad a status is, for picking the worst.
-pub fn severity(s: ComponentStatus) -> u8 {
-    match s {
-        ComponentStatus::Operational => 0,
-        ComponentStatus::UnderMaintenance => 1,
-        ComponentStatus::DegradedPerformance => 2,
-        ComponentStatus::PartialOutage => 3,
-        ComponentStatus::MajorOutage => 4,
-    }
-}
-
-/// The worst of some statuses.
-pub fn worst(statuses: impl IntoIterator<Item = ComponentStatus>) -> Option<ComponentStatus> {
-    statuses.into_iter().max_by_key(|s| severity(*s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,13 +526,6 @@ mod tests {
         assert_eq!(
             map_alert(&i, &alert(&[]), &c).expect("map").0,
             Id::derive("web")
-        );
-        assert_eq!(
-            worst([
-                ComponentStatus::DegradedPerformance,
-                ComponentStatus::MajorOutage
-            ]),
-            Some(ComponentStatus::MajorOutage)
         );
     }
 }

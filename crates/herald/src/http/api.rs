@@ -123,7 +123,7 @@ async fn page(
     crate::http::public::snapshot(state, method, uri, headers).await
 }
 
-fn id(raw: &str) -> Result<Id, AppError> {
+pub(crate) fn id(raw: &str) -> Result<Id, AppError> {
     Id::parse(raw).map_err(|_| AppError::NotFound)
 }
 

@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::http::api::id;
 use crate::http::body::{parse, Body};
 use crate::http::error::AppError;
 use crate::http::openapi::{Failures, ReadFailures};
@@ -22,10 +23,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 type Reply = Result<(StatusCode, Json<Value>), AppError>;
-
-fn id(raw: &str) -> Result<Id, AppError> {
-    Id::parse(raw).map_err(|_| AppError::NotFound)
-}
 
 fn meta(state: &AppState, caller: &Caller) -> WriteMeta {
     WriteMeta {

@@ -143,8 +143,6 @@ pub(crate) struct Shared {
     pub recompute: mpsc::UnboundedSender<Id>,
     pub recompute_rx: Mutex<Option<mpsc::UnboundedReceiver<Id>>>,
     pub drift: Drift,
-    /// Told after each batch of results is written (tests wait on it).
-    pub flushed: Notify,
     /// Automatic-incident memory per component.
     pub automation: tokio::sync::Mutex<automation::Memory>,
 }
@@ -169,7 +167,6 @@ impl Monitoring {
                 recompute: re_tx,
                 recompute_rx: Mutex::new(Some(re_rx)),
                 drift: Drift::default(),
-                flushed: Notify::new(),
                 automation: tokio::sync::Mutex::default(),
             }),
         }
@@ -357,11 +354,6 @@ impl Monitoring {
     /// Forgets drift samples gathered so far.
     pub fn reset_drift(&self) {
         self.shared.drift.reset();
-    }
-
-    /// Waits until the recorder has written its next batch.
-    pub async fn flushed(&self) {
-        self.shared.flushed.notified().await;
     }
 }
 

@@ -10,7 +10,6 @@
 use super::{Monitoring, Observation};
 use crate::app::AppState;
 use herald_core::commands::{Command, ComponentInput};
-use herald_core::monitor::alerts::worst;
 use herald_core::monitor::{component_status, observe, MonitorStatus, ProbeOutcome};
 use herald_core::{ComponentStatus, Id};
 use herald_store::monitoring::RecordedResult;
@@ -52,11 +51,11 @@ pub(super) async fn run(
                     }
                 }
                 if batch.len() >= options.batch_size {
-                    write(&monitoring, &state, &mut batch).await;
+                    write(&state, &mut batch).await;
                 }
             }
             Some(component) = recompute.recv() => settle(&monitoring, &state, &component).await,
-            _ = flush.tick() => write(&monitoring, &state, &mut batch).await,
+            _ = flush.tick() => write(&state, &mut batch).await,
             _ = automation.tick() => super::automation::tick(&monitoring, &state).await,
             _ = prune.tick() => match state.store.prune_results((state.clock)()).await {
                 Ok(0) => {}
@@ -64,7 +63,7 @@ pub(super) async fn run(
                 Err(e) => tracing::warn!(error = %e, "cannot drop old probe results"),
             },
             _ = shutdown.notified() => {
-                write(&monitoring, &state, &mut batch).await;
+                write(&state, &mut batch).await;
                 return;
             }
         }
@@ -120,15 +119,12 @@ fn take(
 }
 
 /// Writes the batch; on failure keeps it (bounded) for the next try.
-async fn write(monitoring: &Monitoring, state: &AppState, batch: &mut Vec<RecordedResult>) {
+async fn write(state: &AppState, batch: &mut Vec<RecordedResult>) {
     if batch.is_empty() {
         return;
     }
     match state.store.record_results(batch).await {
-        Ok(()) => {
-            batch.clear();
-            monitoring.shared.flushed.notify_waiters();
-        }
+        Ok(()) => batch.clear(),
         Err(e) => {
             tracing::warn!(error = %e, held = batch.len(), "cannot write probe results; holding them");
             if batch.len() > MAX_HELD {
@@ -158,17 +154,22 @@ pub(super) fn wanted(monitoring: &Monitoring, component: &Id) -> Option<Componen
     let from_monitors = component_status(rule, statuses);
     drop(states);
     drop(loaded);
-    let from_alerts = shared
+    let firing: Vec<ComponentStatus> = shared
         .alerts
         .lock()
-        .ok()
-        .and_then(|a| worst(a.values().filter(|(c, _)| c == component).map(|(_, s)| *s)));
-    match (from_monitors, from_alerts) {
-        (None, None) => None,
-        (Some(s), None) => Some(s),
-        (None, Some(a)) => Some(worst([a, ComponentStatus::Operational]).unwrap_or(a)),
-        (Some(s), Some(a)) => worst([s, a]),
+        .map(|a| {
+            a.values()
+                .filter(|(c, _)| c == component)
+                .map(|(_, s)| *s)
+                .collect()
+        })
+        .unwrap_or_default();
+    if from_monitors.is_none() && firing.is_empty() {
+        return None;
     }
+    Some(ComponentStatus::worst(
+        from_monitors.into_iter().chain(firing),
+    ))
 }
 
 /// Brings a component in line with what its monitors and alerts call for, then lets automation
