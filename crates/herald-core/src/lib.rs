@@ -11,6 +11,7 @@ pub mod id;
 pub mod indicator;
 pub mod model;
 pub mod monitor;
+pub mod notify;
 pub mod status;
 pub mod timefmt;
 pub mod transitions;

@@ -16,9 +16,11 @@ use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange}
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod delivery;
 pub mod monitoring;
 mod postgres;
 mod sql;
+mod sql_delivery;
 mod sql_monitoring;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -156,7 +158,9 @@ pub fn random_id() -> Id {
 
 /// Everything Herald keeps. One implementation per database engine.
 #[async_trait]
-pub trait Store: monitoring::MonitorStore + Send + Sync + 'static {
+pub trait Store:
+    monitoring::MonitorStore + delivery::DeliveryStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
 

@@ -42,3 +42,5 @@ crate::sql_monitoring::monitoring_impl!(
     sqlx::Postgres,
     Some("SELECT pg_advisory_xact_lock(7242)")
 );
+
+crate::sql_delivery::delivery_impl!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");

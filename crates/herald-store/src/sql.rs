@@ -676,7 +676,22 @@ macro_rules! store_impl {
                 serde_json::from_str(text).map_err(|e| StoreError::Other(format!("stored id list: {e}")))
             }
 
-            fn subscriber_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<Subscriber> {
+            /// Puts a notice in the outbox inside the caller's transaction.
+            async fn enqueue_in(c: &mut Conn, nid: &Id, notice: &herald_core::notify::Notice, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO notifications (id, kind, subject_id, notice, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(nid.as_str())
+                .bind(notice.kind.as_str())
+                .bind(notice.subject_id.as_str())
+                .bind(crate::sql_delivery::notice_json(notice)?)
+                .bind(ms(now))
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
+            pub(super) fn subscriber_from_row(r: &<$db as sqlx::Database>::Row) -> StoreResult<Subscriber> {
                 let incident: Option<String> = r.try_get("incident_id")?;
                 Ok(Subscriber {
                     id: id(r.try_get("id")?)?,
@@ -806,6 +821,10 @@ macro_rules! store_impl {
                             .bind(e.detail.to_string())
                             .execute(&mut *tx)
                             .await?;
+                    }
+                    let touched: Vec<Id> = outcome.events.iter().map(|e| e.incident_id.clone()).collect();
+                    for notice in herald_core::notify::plan(&old, &outcome.doc, &touched, &outcome.changes) {
+                        enqueue_in(&mut tx, &crate::random_id(), &notice, meta.now).await?;
                     }
                     let subject = outcome.subject.as_ref();
                     let before = subject.and_then(|id| object_json(&old, id));
@@ -989,7 +1008,7 @@ macro_rules! store_impl {
                     }
                     sqlx::query(
                         "INSERT INTO subscribers (id, mode, email, endpoint, component_ids, incident_id, state, \
-                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                         created_at, updated_at, secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
                     )
                     .bind(sub.id.as_str())
                     .bind(sub.mode.as_str())
@@ -999,8 +1018,13 @@ macro_rules! store_impl {
                     .bind(sub.incident_id.as_ref().map(|i| i.as_str().to_string()))
                     .bind(sub.state.as_str())
                     .bind(ms(sub.created_at))
+                    .bind(crate::sql_delivery::random_secret(24))
                     .execute(&mut *tx)
                     .await?;
+                    if sub.state == SubscriberState::Unconfirmed {
+                        let notice = herald_core::notify::confirmation(sub);
+                        enqueue_in(&mut tx, &crate::random_id(), &notice, meta.now).await?;
+                    }
                     let after = serde_json::json!({"mode": sub.mode.as_str(), "state": sub.state.as_str()});
                     audit(&mut tx, meta.now, &meta.actor, "subscriber.create", Some(&sub.id), None, Some(after)).await?;
                     tx.commit().await?;

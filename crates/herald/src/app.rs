@@ -60,6 +60,10 @@ pub struct AppState {
     page_url: Arc<std::sync::RwLock<String>>,
     /// Whether this instance probes (configuration `monitoring.enabled`).
     pub probing: bool,
+    /// Delivers notifications to subscribers.
+    pub notifier: crate::notify::Notifier,
+    /// Subscribe attempts per client address and per email.
+    pub subscribe_limit: Arc<crate::http::limit::RateLimiter>,
 }
 
 impl AppState {
@@ -83,6 +87,11 @@ impl AppState {
             alerter: crate::alerting::Alerter::new(None, Duration::from_secs(10)),
             page_url: Arc::new(std::sync::RwLock::new(String::new())),
             probing: true,
+            notifier: crate::notify::Notifier::new(Default::default(), None),
+            subscribe_limit: Arc::new(crate::http::limit::RateLimiter::new(
+                10,
+                Duration::from_secs(600),
+            )),
         }
     }
 
@@ -100,6 +109,7 @@ impl AppState {
             now: (self.clock)(),
         };
         let applied = self.store.apply(command, &meta).await?;
+        self.notifier.poke();
         if let Err(e) = self.rebuild_snapshot().await {
             tracing::warn!(error = %e, "snapshot refresh after a write failed");
         }
@@ -254,6 +264,16 @@ pub async fn prepare(
         .context("the [smtp] settings")?
         .map(Arc::new);
     state.alerter = crate::alerting::Alerter::new(mailer, Duration::from_secs(10));
+    let subscriber_mailer = crate::mail::Mailer::with_connections(
+        &config.smtp,
+        u32::from(config.notify.smtp_connections.unwrap_or(16)),
+    )
+    .context("the [smtp] settings")?
+    .map(Arc::new);
+    state.notifier = crate::notify::Notifier::new(
+        crate::notify::NotifyOptions::from_config(&config.notify),
+        subscriber_mailer,
+    );
     state.probing = config.monitoring.enabled.unwrap_or(true);
     state.monitoring = crate::monitoring::Monitoring::new(crate::monitoring::MonitoringOptions {
         concurrency: usize::from(config.monitoring.concurrency.unwrap_or(512).max(1)),
@@ -365,6 +385,7 @@ pub async fn run(
         tokio::spawn(maintenance_schedule(state.clone(), stop.clone())),
     ];
     background.extend(state.monitoring.start(state.clone(), stop.clone()));
+    background.extend(state.notifier.start(state.clone(), stop.clone()));
     let app = crate::http::router(state);
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(listener, app)

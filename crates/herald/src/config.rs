@@ -29,6 +29,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     #[serde(default)]
     pub monitoring: MonitoringConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
 }
 
 /// How email leaves Herald. Nothing is sent while `host` is unset.
@@ -68,6 +70,64 @@ pub struct MonitoringConfig {
     /// Probes running at once (default 512).
     #[serde(default, deserialize_with = "number_or_text")]
     pub concurrency: Option<u16>,
+}
+
+/// How subscribers are told.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `false` stops this instance from delivering (the outbox still fills).
+    #[serde(default, deserialize_with = "bool_or_text")]
+    pub enabled: Option<bool>,
+    /// Deliveries in flight at once (default 256).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub concurrency: Option<u16>,
+    /// Deliveries in flight to one host at once (default 64).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub per_host: Option<u16>,
+    /// Tries before a delivery is dead-lettered (default 8).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub max_attempts: Option<u16>,
+    /// Wait before the first retry; doubled after each (default 10 s, at most an hour).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub retry_seconds: Option<u16>,
+    /// How long a claimed delivery is held before another worker may take it (default 60 s).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub lease_seconds: Option<u16>,
+    /// Time allowed for one webhook or chat request (default 10 s).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub timeout_seconds: Option<u16>,
+    /// Dead deliveries in a row after which a webhook is disabled (default 5).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub disable_after: Option<u16>,
+    /// SMTP connections used at once for subscriber mail (default 16).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub smtp_connections: Option<u16>,
+    /// Minutes before a maintenance starts that subscribers are reminded (default 60; 0: never).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub remind_minutes: Option<u16>,
+    /// Internal hosts or addresses webhooks may reach anyway (comma-separated in the
+    /// environment), e.g. `["127.0.0.1"]` for a test or a relay on the private network.
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub allow_targets: Vec<String>,
+}
+
+/// A list written as a list (in the file) or as comma-separated text (in the environment).
+fn list_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        L(Vec<String>),
+        S(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::L(l) => l,
+        Either::S(s) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+    })
 }
 
 /// A number written as a number (in the file) or as text (in an environment variable).
@@ -202,6 +262,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             smtp: SmtpConfig::default(),
             monitoring: MonitoringConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -229,6 +290,16 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
         "HERALD_MONITORING_CONCURRENCY",
         &["monitoring", "concurrency"],
     ),
+    ("HERALD_NOTIFY_ENABLED", &["notify", "enabled"]),
+    ("HERALD_NOTIFY_CONCURRENCY", &["notify", "concurrency"]),
+    ("HERALD_NOTIFY_MAX_ATTEMPTS", &["notify", "max_attempts"]),
+    ("HERALD_NOTIFY_RETRY_SECONDS", &["notify", "retry_seconds"]),
+    ("HERALD_NOTIFY_LEASE_SECONDS", &["notify", "lease_seconds"]),
+    (
+        "HERALD_NOTIFY_TIMEOUT_SECONDS",
+        &["notify", "timeout_seconds"],
+    ),
+    ("HERALD_NOTIFY_ALLOW_TARGETS", &["notify", "allow_targets"]),
 ];
 
 /// A configuration that cannot be used, with where the problem is.

@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 pub mod monitoring;
 pub mod netguard;
+pub mod notify;
 pub mod probe;
 pub mod remote;
 pub mod render;

@@ -3,6 +3,7 @@
 use crate::config::{SmtpConfig, SmtpSecurity};
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -29,6 +30,11 @@ pub struct Mailer {
 impl Mailer {
     /// `None` when no SMTP host is configured.
     pub fn from_config(c: &SmtpConfig) -> Result<Option<Mailer>, MailError> {
+        Self::with_connections(c, 4)
+    }
+
+    /// Like [`Mailer::from_config`], keeping up to `connections` SMTP connections open for reuse.
+    pub fn with_connections(c: &SmtpConfig, connections: u32) -> Result<Option<Mailer>, MailError> {
         let Some(host) = c.host.as_deref().filter(|h| !h.trim().is_empty()) else {
             return Ok(None);
         };
@@ -68,6 +74,7 @@ impl Mailer {
         });
         builder = builder
             .port(port)
+            .pool_config(PoolConfig::new().max_size(connections.max(1)))
             .timeout(Some(Duration::from_secs(u64::from(
                 c.timeout_seconds.unwrap_or(10),
             ))));
@@ -78,6 +85,20 @@ impl Mailer {
             transport: builder.build(),
             from,
         }))
+    }
+
+    /// The sender every message carries.
+    pub fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    /// Sends a message built by the caller.
+    pub async fn send(&self, message: Message) -> Result<(), MailError> {
+        self.transport
+            .send(message)
+            .await
+            .map_err(|e| MailError::Send(e.to_string()))?;
+        Ok(())
     }
 
     /// Sends a plain-text message.

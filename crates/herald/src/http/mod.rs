@@ -19,6 +19,7 @@ pub mod limit;
 pub mod openapi;
 pub mod public;
 pub mod session;
+pub mod subscriptions;
 pub mod v1;
 pub mod v1_metrics;
 
@@ -54,6 +55,7 @@ fn routes(state: AppState) -> Router {
         .nest("/admin", admin::routes())
         .merge(ingest::routes())
         .merge(charts::routes())
+        .merge(subscriptions::routes())
         .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

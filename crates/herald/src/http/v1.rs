@@ -1206,6 +1206,7 @@ async fn create_subscriber(
         now,
     };
     s.store.create_subscriber(&sub, &meta).await?;
+    s.notifier.poke();
     created(subscriber_json(&sub))
 }
 

@@ -37,6 +37,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("history.html", include_str!("../../templates/history.html")),
     ("404.html", include_str!("../../templates/404.html")),
+    (
+        "subscribe.html",
+        include_str!("../../templates/subscribe.html"),
+    ),
 ];
 
 /// Static assets served under `/assets/`.
@@ -169,6 +173,20 @@ pub fn render(ctx: &RenderContext) -> Vec<Rendered> {
             values(&title, "history", Value::from_serialize(history)),
         ));
     }
+    let components: Vec<_> = doc
+        .components
+        .iter()
+        .map(|c| context! { id => c.id.as_str(), name => &c.name })
+        .collect();
+    out.extend(page(
+        "/subscribe".to_string(),
+        "subscribe.html",
+        values(
+            &format!("Subscribe - {}", site.name),
+            "",
+            context! { components => components },
+        ),
+    ));
     let not_found = format!("Page not found - {}", site.name);
     out.extend(page(
         "/404.html".to_string(),

@@ -14,6 +14,8 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
+pub mod sinks;
+
 pub const EXAMPLE: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
 
 /// A test clock that only moves when told.
