@@ -140,6 +140,10 @@ pub trait DeliveryStore: Send + Sync {
     /// The secret named `name`, made (randomly, once for all instances) on first use.
     async fn signing_key(&self, name: &str) -> StoreResult<String>;
 
+    /// Adds many subscribers at once (an import), skipping ids already present; unlike
+    /// `create_subscriber` it neither checks for duplicate addresses nor sends confirmations.
+    async fn import_subscribers(&self, subscribers: &[Subscriber]) -> StoreResult<usize>;
+
     /// A webhook subscriber's signing secret.
     async fn subscriber_secret(&self, id: &Id) -> StoreResult<Option<String>>;
 }

@@ -43,4 +43,9 @@ crate::sql_monitoring::monitoring_impl!(
     Some("SELECT pg_advisory_xact_lock(7242)")
 );
 
-crate::sql_delivery::delivery_impl!(PostgresStore, sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
+crate::sql_delivery::delivery_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    " FOR UPDATE SKIP LOCKED",
+    false
+);

@@ -1,7 +1,8 @@
 //! The SQL of [`crate::delivery::DeliveryStore`], written once for both engines like
 //! [`crate::sql`]. `$skip_locked` is what claiming appends to its inner select: PostgreSQL's
 //! `FOR UPDATE SKIP LOCKED`, so several instances claim different rows; nothing on SQLite,
-//! where a write is already exclusive.
+//! where a write is already exclusive. `$serialise` makes writers take the store's writer
+//! mutex first (SQLite), so deliverers queue in-process instead of sleeping on a busy database.
 
 use crate::{StoreError, StoreResult};
 use herald_core::notify::Notice;
@@ -21,7 +22,7 @@ pub(crate) fn notice_json(n: &Notice) -> StoreResult<String> {
 pub(crate) const EXPAND_CHUNK: usize = 400;
 
 macro_rules! delivery_impl {
-    ($store:ident, $db:ty, $skip_locked:literal) => {
+    ($store:ident, $db:ty, $skip_locked:literal, $serialise:literal) => {
         mod delivery_impl {
             use super::$store;
             use crate::delivery::{Claimed, DeliveryCounts, DeliveryRecord, DeliveryStore, Notification, Outcome};
@@ -93,6 +94,8 @@ macro_rules! delivery_impl {
                     subscribers: &[Id],
                     now: DateTime<Utc>,
                 ) -> StoreResult<usize> {
+                    // SQLite has one writer: queue here rather than in its busy handler.
+                    let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
                     let mut tx = self.pool.begin().await?;
                     let open = sqlx::query(
                         "UPDATE notifications SET rendered = $1, expanded_at = $2 WHERE id = $3 AND expanded_at IS NULL",
@@ -130,6 +133,8 @@ macro_rules! delivery_impl {
                 }
 
                 async fn claim_deliveries(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> StoreResult<Vec<Claimed>> {
+                    // SQLite has one writer: queue here rather than in its busy handler.
+                    let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
                     let token = random_secret(12);
                     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4);
                     let claimed = sqlx::query(concat!(
@@ -174,6 +179,8 @@ macro_rules! delivery_impl {
                     now: DateTime<Utc>,
                     failures_to_quarantine: i32,
                 ) -> StoreResult<Vec<Id>> {
+                    // SQLite has one writer: queue here rather than in its busy handler.
+                    let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
                     let mut tx = self.pool.begin().await?;
                     let mut sent: Vec<&str> = Vec::new();
                     let mut quarantined = Vec::new();
@@ -359,6 +366,51 @@ macro_rules! delivery_impl {
                         .fetch_one(&self.pool)
                         .await?;
                     Ok(row.try_get("secret")?)
+                }
+
+                async fn import_subscribers(&self, subscribers: &[herald_core::audience::Subscriber]) -> StoreResult<usize> {
+                    // SQLite has one writer: queue here rather than in its busy handler.
+                    let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
+                    let mut tx = self.pool.begin().await?;
+                    let mut added = 0;
+                    for chunk in subscribers.chunks(200) {
+                        let mut sql = String::from(
+                            "INSERT INTO subscribers (id, mode, email, endpoint, component_ids, incident_id, state, \
+                             created_at, updated_at, secret) VALUES ",
+                        );
+                        for i in 0..chunk.len() {
+                            if i > 0 {
+                                sql.push(',');
+                            }
+                            let b = i * 10;
+                            sql.push('(');
+                            for k in 1..=10 {
+                                if k > 1 {
+                                    sql.push(',');
+                                }
+                                sql.push_str(&format!("${}", b + k));
+                            }
+                            sql.push(')');
+                        }
+                        sql.push_str(" ON CONFLICT (id) DO NOTHING");
+                        let mut q = sqlx::query(&sql);
+                        for sub in chunk {
+                            q = q
+                                .bind(sub.id.as_str())
+                                .bind(sub.mode.as_str())
+                                .bind(&sub.email)
+                                .bind(&sub.endpoint)
+                                .bind(serde_json::to_string(&sub.component_ids).unwrap_or_else(|_| "[]".into()))
+                                .bind(sub.incident_id.as_ref().map(|i| i.as_str().to_string()))
+                                .bind(sub.state.as_str())
+                                .bind(ms(sub.created_at))
+                                .bind(ms(sub.updated_at))
+                                .bind(random_secret(24));
+                        }
+                        added += q.execute(&mut *tx).await?.rows_affected() as usize;
+                    }
+                    tx.commit().await?;
+                    Ok(added)
                 }
 
                 async fn subscriber_secret(&self, sid: &Id) -> StoreResult<Option<String>> {

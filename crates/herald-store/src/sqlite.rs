@@ -52,4 +52,4 @@ crate::sql::store_impl!(
 
 crate::sql_monitoring::monitoring_impl!(SqliteStore, sqlx::Sqlite, None::<&str>);
 
-crate::sql_delivery::delivery_impl!(SqliteStore, sqlx::Sqlite, "");
+crate::sql_delivery::delivery_impl!(SqliteStore, sqlx::Sqlite, "", true);

@@ -292,6 +292,11 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
     ),
     ("HERALD_NOTIFY_ENABLED", &["notify", "enabled"]),
     ("HERALD_NOTIFY_CONCURRENCY", &["notify", "concurrency"]),
+    ("HERALD_NOTIFY_PER_HOST", &["notify", "per_host"]),
+    (
+        "HERALD_NOTIFY_SMTP_CONNECTIONS",
+        &["notify", "smtp_connections"],
+    ),
     ("HERALD_NOTIFY_MAX_ATTEMPTS", &["notify", "max_attempts"]),
     ("HERALD_NOTIFY_RETRY_SECONDS", &["notify", "retry_seconds"]),
     ("HERALD_NOTIFY_LEASE_SECONDS", &["notify", "lease_seconds"]),

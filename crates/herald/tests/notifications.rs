@@ -310,6 +310,7 @@ async fn webhooks_case(mut app: App) {
         fail_times: 0,
         hang_times: 0,
         broken_paths: vec!["/dead".into()],
+        ..Behaviour::default()
     })
     .await;
     let (flaky_base, flaky) = sinks::http_sink(Behaviour {

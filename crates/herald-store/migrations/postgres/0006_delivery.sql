@@ -32,7 +32,7 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
 CREATE INDEX deliveries_by_claim ON deliveries (claim);
 CREATE INDEX deliveries_by_subscriber ON deliveries (subscriber_id, created_at);
-CREATE INDEX deliveries_by_state ON deliveries (state, created_at);
+CREATE INDEX deliveries_dead ON deliveries (created_at) WHERE state = 'dead';
 
 CREATE TABLE signing_keys (
     name       TEXT PRIMARY KEY,

@@ -308,7 +308,9 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, herald_store::StoreE
         }
     }
     let keys = links::Keys::load(state).await?;
-    let results: Vec<(String, Outcome)> = stream::iter(claimed)
+    // Outcomes are recorded as they come in, a few hundred at a time, so a crash repeats
+    // only the deliveries sent since the last record.
+    let mut outcomes = stream::iter(claimed)
         .map(|c: Claimed| {
             let p = prepared.get(&c.notification_id).cloned().flatten();
             let keys = keys.clone();
@@ -323,21 +325,23 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, herald_store::StoreE
             }
         })
         .buffer_unordered(n.options.concurrency)
-        .collect()
-        .await;
-    let failed = results
-        .iter()
-        .filter(|(_, o)| !matches!(o, Outcome::Sent))
-        .count();
-    let quarantined = state
-        .store
-        .finish_deliveries(&results, (state.clock)(), n.options.disable_after)
-        .await?;
+        .ready_chunks(256);
+    let mut failed = 0;
+    while let Some(results) = outcomes.next().await {
+        failed += results
+            .iter()
+            .filter(|(_, o)| !matches!(o, Outcome::Sent))
+            .count();
+        let quarantined = state
+            .store
+            .finish_deliveries(&results, (state.clock)(), n.options.disable_after)
+            .await?;
+        for id in quarantined {
+            send::tell_disabled(state, &id).await;
+        }
+    }
     if failed > 0 {
         tracing::info!(claimed = count, failed, "delivery batch finished");
-    }
-    for id in quarantined {
-        send::tell_disabled(state, &id).await;
     }
     Ok(count)
 }

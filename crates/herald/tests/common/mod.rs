@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
+pub mod fanout;
 pub mod sinks;
 
 pub const EXAMPLE: &str = include_str!("../../../../examples/drchrono-2022-11.toml");

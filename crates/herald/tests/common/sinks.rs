@@ -37,6 +37,8 @@ pub struct Behaviour {
     pub keep: bool,
     /// Paths answered 500 forever.
     pub broken_paths: Vec<String>,
+    /// Time taken over each answer, as a slow receiver would.
+    pub delay: Duration,
 }
 
 #[derive(Default)]
@@ -47,6 +49,8 @@ pub struct HttpRecord {
     /// Successful answers per delivery id.
     pub accepted: Mutex<HashMap<String, u32>>,
     pub total: AtomicU64,
+    /// Deliveries accepted again under an id already seen.
+    pub repeats: AtomicU64,
     pub last_at: Mutex<Option<std::time::Instant>>,
 }
 
@@ -55,12 +59,7 @@ impl HttpRecord {
         self.accepted.lock().expect("lock").len()
     }
     pub fn duplicates(&self) -> u64 {
-        self.accepted
-            .lock()
-            .expect("lock")
-            .values()
-            .map(|n| u64::from(n.saturating_sub(1)))
-            .sum()
+        self.repeats.load(Ordering::Relaxed)
     }
     pub fn requests(&self) -> Vec<Received> {
         self.requests.lock().expect("lock").clone()
@@ -109,6 +108,9 @@ async fn take(
             body: body.to_vec(),
         });
     }
+    if !behaviour.delay.is_zero() {
+        tokio::time::sleep(behaviour.delay).await;
+    }
     if behaviour.broken_paths.iter().any(|p| p == uri.path()) {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
@@ -118,7 +120,14 @@ async fn take(
     if try_no <= behaviour.hang_times + behaviour.fail_times {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    *record.accepted.lock().expect("lock").entry(id).or_insert(0) += 1;
+    {
+        let mut accepted = record.accepted.lock().expect("lock");
+        let n = accepted.entry(id).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            record.repeats.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     *record.last_at.lock().expect("lock") = Some(std::time::Instant::now());
     StatusCode::OK
 }
@@ -184,6 +193,7 @@ pub struct SmtpRecord {
     /// Distinct recipients.
     pub recipients: Mutex<HashMap<String, u32>>,
     pub total: AtomicU64,
+    pub repeats: AtomicU64,
     pub last_at: Mutex<Option<std::time::Instant>>,
 }
 
@@ -201,12 +211,7 @@ impl SmtpRecord {
         self.recipients.lock().expect("lock").len()
     }
     pub fn duplicates(&self) -> u64 {
-        self.accepted
-            .lock()
-            .expect("lock")
-            .values()
-            .map(|n| u64::from(n.saturating_sub(1)))
-            .sum()
+        self.repeats.load(Ordering::Relaxed)
     }
 }
 
@@ -263,11 +268,13 @@ pub async fn smtp_sink(keep: bool) -> (u16, Arc<SmtpRecord>) {
                             let to = std::mem::take(&mut rcpt);
                             r.total.fetch_add(1, Ordering::Relaxed);
                             for t in &to {
-                                *r.accepted
-                                    .lock()
-                                    .expect("lock")
-                                    .entry(format!("{t} {message_id}"))
-                                    .or_insert(0) += 1;
+                                let mut accepted = r.accepted.lock().expect("lock");
+                                let n = accepted.entry(format!("{t} {message_id}")).or_insert(0);
+                                *n += 1;
+                                if *n > 1 {
+                                    r.repeats.fetch_add(1, Ordering::Relaxed);
+                                }
+                                drop(accepted);
                                 *r.recipients
                                     .lock()
                                     .expect("lock")
