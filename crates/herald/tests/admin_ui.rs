@@ -984,3 +984,103 @@ async fn monitors_automation_and_alerting_from_the_forms() {
     .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_retried_from_the_subscribers_page() {
+    let (app, cookie, csrf) = signed_in(Role::Editor).await;
+    let now = (app.state.clock)();
+    let sub = herald_core::audience::Subscriber {
+        id: herald_store::random_id(),
+        mode: herald_core::audience::SubscriberMode::Webhook,
+        email: None,
+        endpoint: Some("http://169.254.169.254/hook".into()),
+        component_ids: Vec::new(),
+        incident_id: None,
+        state: herald_core::audience::SubscriberState::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let meta = herald_store::WriteMeta {
+        actor: "test".into(),
+        now,
+    };
+    app.store
+        .create_subscriber(&sub, &meta)
+        .await
+        .expect("subscriber");
+    let page = post(
+        &app,
+        "/admin/incidents",
+        Some(&cookie),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Replica lag"),
+            ("status", "investigating"),
+            ("impact", "minor"),
+            ("body", "Reads are slow."),
+            ("deliver_notifications", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    herald::notify::expand_waiting(&app.state)
+        .await
+        .expect("expand");
+    herald::notify::deliver_due(&app.state)
+        .await
+        .expect("deliver");
+
+    let list = get(&app, "/admin/subscribers", Some(&cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("class=\"dead-letter\""), "{}", list.body);
+    assert!(list.body.contains("link-local"), "the refusal is shown");
+    let detail = get(
+        &app,
+        &format!("/admin/subscribers/{}", sub.id),
+        Some(&cookie),
+    )
+    .await;
+    assert!(detail.body.contains("Delivery log"));
+    assert!(detail.body.contains("Signing secret"));
+
+    let dead = app
+        .store
+        .list_deliveries(Some("dead"), None, 10)
+        .await
+        .expect("dead");
+    assert_eq!(dead.len(), 1);
+    let page = post(
+        &app,
+        &format!("/admin/deliveries/{}/retry", dead[0].id),
+        Some(&cookie),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let pending = app
+        .store
+        .list_deliveries(Some("pending"), None, 10)
+        .await
+        .expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].attempts, 0);
+
+    let page = post(
+        &app,
+        &format!("/admin/subscribers/{}/state", sub.id),
+        Some(&cookie),
+        &[("csrf_token", &csrf), ("state", "quarantined")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let stored = app
+        .store
+        .subscriber(&sub.id)
+        .await
+        .expect("read")
+        .expect("sub");
+    assert_eq!(
+        stored.state,
+        herald_core::audience::SubscriberState::Quarantined
+    );
+}

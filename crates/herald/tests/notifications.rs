@@ -489,3 +489,219 @@ async fn webhooks_on_postgres() {
     let store = herald_store::testing::postgres_store().await;
     webhooks_case(common::app_on(store, None).await).await;
 }
+
+#[tokio::test]
+async fn chat_subscribers_get_their_service_format_and_the_api_manages_subscribers() {
+    let mut app = common::app().await;
+    let (base, sink) = sinks::http_sink(Behaviour {
+        keep: true,
+        ..Behaviour::default()
+    })
+    .await;
+    app.state.notifier = Notifier::new(options(&["127.0.0.1"]), None);
+    let key = app.key(herald_core::access::Role::Editor).await;
+    let auth = format!("Bearer {key}");
+    let mut ids = Vec::new();
+    for kind in ["slack", "discord", "teams", "webhook"] {
+        let (status, body) = app
+            .call(
+                "POST",
+                "/api/herald/v1/subscribers",
+                Some(&auth),
+                Some(json!({"type": kind, "endpoint": format!("{base}/{kind}")})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["state"], "active");
+        assert!(
+            body["secret"].as_str().is_some_and(|s| s.len() >= 32),
+            "{body}"
+        );
+        ids.push(body["id"].as_str().expect("id").to_string());
+    }
+    for (bad, field) in [
+        (
+            json!({"type": "pager", "endpoint": format!("{base}/x")}),
+            "type",
+        ),
+        (
+            json!({"type": "webhook", "endpoint": "ftp://x"}),
+            "endpoint",
+        ),
+        (
+            json!({"type": "webhook", "endpoint": "http://10.1.2.3/x"}),
+            "endpoint",
+        ),
+        (
+            json!({"email": "ops@x.test", "component_ids": ["zzzzzzzzzzzz"]}),
+            "component_ids",
+        ),
+    ] {
+        let (status, body) = app
+            .call(
+                "POST",
+                "/api/herald/v1/subscribers",
+                Some(&auth),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+
+    let doc = app.store.load().await.expect("load").expect("page");
+    let incident = open_incident(&app, &[doc.components[0].id.clone()]).await;
+    drain(&app).await;
+    let got = sink.requests();
+    let body_at = |path: &str| -> Value {
+        let r = got
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("nothing posted to {path}: {got:?}"));
+        serde_json::from_slice(&r.body).expect("json")
+    };
+    let link = format!("/incidents/{incident}");
+    let slack = body_at("/slack");
+    assert!(slack["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Database failover"));
+    assert!(slack["blocks"].to_string().contains(&link), "{slack}");
+    let discord = body_at("/discord");
+    assert!(
+        discord["embeds"][0]["url"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&link),
+        "{discord}"
+    );
+    let teams = body_at("/teams");
+    assert_eq!(teams["@type"], "MessageCard");
+    assert!(teams["potentialAction"][0]["targets"][0]["uri"]
+        .as_str()
+        .unwrap_or("")
+        .ends_with(&link));
+    // Chat hears of incidents only; component changes go to webhooks.
+    assert_eq!(got.iter().filter(|r| r.path == "/slack").count(), 1);
+    assert_eq!(got.iter().filter(|r| r.path == "/webhook").count(), 2);
+
+    let (status, one) = app
+        .call(
+            "GET",
+            &format!("/api/herald/v1/subscribers/{}", ids[3]),
+            Some(&auth),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["deliveries"].as_array().map(Vec::len), Some(2), "{one}");
+    assert!(one["deliveries"].to_string().contains("\"sent\""));
+    let (status, log) = app
+        .call(
+            "GET",
+            "/api/herald/v1/deliveries?state=sent",
+            Some(&auth),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(log["counts"]["sent"], 5, "{log}");
+    let (status, _) = app
+        .call(
+            "GET",
+            "/api/herald/v1/deliveries?state=lost",
+            Some(&auth),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, body) = app
+        .call(
+            "PATCH",
+            &format!("/api/herald/v1/subscribers/{}", ids[0]),
+            Some(&auth),
+            Some(json!({"state": "unsubscribed"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "unsubscribed");
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/herald/v1/subscribers/{}", ids[0]),
+            Some(&auth),
+            Some(json!({"state": "sleepy"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/herald/v1/deliveries/nope.nope/retry",
+            Some(&auth),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
+    let mut app = common::app().await;
+    let (base, sink) = sinks::http_sink(Behaviour {
+        keep: true,
+        ..Behaviour::default()
+    })
+    .await;
+    app.state.notifier = Notifier::new(
+        NotifyOptions {
+            remind_before: Some(chrono::Duration::minutes(60)),
+            ..options(&["127.0.0.1"])
+        },
+        None,
+    );
+    webhook(&app, &format!("{base}/hook")).await;
+    let now = (app.state.clock)();
+    app.state
+        .write_as(
+            "user:test",
+            Command::CreateMaintenance(herald_core::commands::MaintenanceInput {
+                name: Some("Database upgrade".into()),
+                body: Some("Upgrading the primary.".into()),
+                scheduled_for: Some(now + chrono::Duration::minutes(90)),
+                scheduled_until: Some(now + chrono::Duration::minutes(150)),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("maintenance");
+    drain(&app).await;
+    let events = |kind: &str| {
+        sink.requests()
+            .iter()
+            .filter(|r| r.headers.get("x-herald-event").map(String::as_str) == Some(kind))
+            .count()
+    };
+    assert_eq!(events("maintenance_scheduled"), 1);
+    herald::notify::queue_reminders(&app.state)
+        .await
+        .expect("check");
+    drain(&app).await;
+    assert_eq!(
+        events("maintenance_reminder"),
+        0,
+        "90 minutes ahead: too early"
+    );
+    app.clock.advance(40 * 60);
+    for _ in 0..3 {
+        herald::notify::queue_reminders(&app.state)
+            .await
+            .expect("check");
+        drain(&app).await;
+    }
+    assert_eq!(
+        events("maintenance_reminder"),
+        1,
+        "reminded once, however often checked"
+    );
+}

@@ -29,6 +29,7 @@ mod incidents;
 mod maintenance;
 mod monitoring;
 mod postmortem;
+mod subscribers;
 
 /// The admin stylesheet, served at `/admin/assets/admin.css`.
 const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
@@ -110,6 +111,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "alerting.html",
         include_str!("../../templates/admin/alerting.html"),
     ),
+    (
+        "subscribers.html",
+        include_str!("../../templates/admin/subscribers.html"),
+    ),
+    (
+        "subscriber.html",
+        include_str!("../../templates/admin/subscriber.html"),
+    ),
 ];
 
 /// The routes, to be nested under `/admin`.
@@ -127,6 +136,7 @@ pub fn routes() -> Router<AppState> {
         .merge(maintenance::routes())
         .merge(access::routes())
         .merge(monitoring::routes())
+        .merge(subscribers::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(protect))
 }

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::api_monitoring as mon;
+use crate::http::api_notify as notify;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::openapi::{self as doc, Failures, ReadFailures};
@@ -102,6 +103,12 @@ native_routes!(
     (post, "/metrics/{id}/data", mon::add_metric_data),
     (get, "/monitoring/stats", mon::monitoring_stats),
     (delete, "/monitoring/stats", mon::reset_monitoring_stats),
+    (get, "/subscribers", notify::list_subscribers),
+    (post, "/subscribers", notify::create_subscriber),
+    (get, "/subscribers/{id}", notify::get_subscriber),
+    (patch, "/subscribers/{id}", notify::update_subscriber),
+    (get, "/deliveries", notify::list_deliveries),
+    (post, "/deliveries/{id}/retry", notify::retry_delivery),
 );
 
 /// The public page document with its status, from the snapshot like every public read.

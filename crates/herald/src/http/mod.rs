@@ -10,6 +10,7 @@ use tower_http::timeout::TimeoutLayer;
 pub mod admin;
 pub mod api;
 pub mod api_monitoring;
+pub mod api_notify;
 pub mod body;
 pub mod charts;
 pub mod error;

@@ -232,7 +232,7 @@ async fn expand_one(
 
 /// Puts a reminder in the outbox for each maintenance starting within the reminder window
 /// (once per maintenance and start time, however many instances look).
-async fn queue_reminders(state: &AppState) -> Result<(), herald_store::StoreError> {
+pub async fn queue_reminders(state: &AppState) -> Result<(), herald_store::StoreError> {
     let Some(before) = state.notifier.options.remind_before else {
         return Ok(());
     };

@@ -1,0 +1,198 @@
+//! Subscribers in the admin UI: counts and the list, dead letters with a retry button, and a
+//! page per subscriber with its signing secret, its delivery log and state changes.
+
+use super::{load, page, parse_id, shown, zone, Admin, AdminError, Fields, Reply};
+use crate::app::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::Router;
+use herald_core::audience::SubscriberState;
+use herald_store::delivery::DeliveryRecord;
+use herald_store::WriteMeta;
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/subscribers", get(list))
+        .route("/subscribers/{id}", get(one))
+        .route("/subscribers/{id}/state", post(set_state))
+        .route("/deliveries/{id}/retry", post(retry))
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    kind: &'static str,
+    target: String,
+    components: usize,
+    state: &'static str,
+    created: String,
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    id: String,
+    subscriber_id: String,
+    kind: String,
+    state: String,
+    attempts: i32,
+    error: String,
+    created: String,
+}
+
+fn delivery_rows(list: &[DeliveryRecord], tz: chrono_tz::Tz) -> Vec<DeliveryRow> {
+    list.iter()
+        .map(|d| DeliveryRow {
+            id: d.id.clone(),
+            subscriber_id: d.subscriber_id.clone(),
+            kind: d.kind.replace('_', " "),
+            state: d.state.clone(),
+            attempts: d.attempts,
+            error: d.last_error.clone().unwrap_or_default(),
+            created: shown(d.created_at, tz),
+        })
+        .collect()
+}
+
+async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
+    let doc = load(&state).await?;
+    let tz = zone(&doc);
+    let subscribers = state.store.list_subscribers(None, None).await?;
+    let total = subscribers.len();
+    let rows: Vec<Row> = subscribers
+        .iter()
+        .rev()
+        .take(500)
+        .map(|s| Row {
+            id: s.id.to_string(),
+            kind: s.mode.as_str(),
+            target: s
+                .email
+                .clone()
+                .or_else(|| s.endpoint.as_deref().map(crate::alerting::loggable))
+                .unwrap_or_default(),
+            components: s.component_ids.len(),
+            state: s.state.as_str(),
+            created: shown(s.created_at, tz),
+        })
+        .collect();
+    let counts = state.store.delivery_counts().await?;
+    let dead = state.store.list_deliveries(Some("dead"), None, 200).await?;
+    #[derive(Serialize)]
+    struct View {
+        total: usize,
+        rows: Vec<Row>,
+        counts: herald_store::delivery::DeliveryCounts,
+        dead: Vec<DeliveryRow>,
+    }
+    page(
+        &admin,
+        "subscribers",
+        "Subscribers",
+        "subscribers.html",
+        View {
+            total,
+            rows,
+            counts,
+            dead: delivery_rows(&dead, tz),
+        },
+    )
+}
+
+async fn one(State(state): State<AppState>, admin: Admin, Path(raw): Path<String>) -> Reply {
+    let key = parse_id(&raw)?;
+    let doc = load(&state).await?;
+    let tz = zone(&doc);
+    let sub = state
+        .store
+        .subscriber(&key)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let secret = if admin.frame("").can_write {
+        state.store.subscriber_secret(&key).await?
+    } else {
+        None
+    };
+    let log = state.store.list_deliveries(None, Some(&key), 200).await?;
+    let components: Vec<String> = sub
+        .component_ids
+        .iter()
+        .filter_map(|c| doc.component(c).map(|c| c.name.clone()))
+        .collect();
+    #[derive(Serialize)]
+    struct View {
+        id: String,
+        kind: &'static str,
+        email: Option<String>,
+        endpoint: Option<String>,
+        state: &'static str,
+        components: Vec<String>,
+        secret: Option<String>,
+        created: String,
+        log: Vec<DeliveryRow>,
+    }
+    page(
+        &admin,
+        "subscribers",
+        "Subscriber",
+        "subscriber.html",
+        View {
+            id: sub.id.to_string(),
+            kind: sub.mode.as_str(),
+            email: sub.email.clone(),
+            endpoint: sub.endpoint.clone(),
+            state: sub.state.as_str(),
+            components,
+            secret: secret.filter(|_| sub.mode != herald_core::audience::SubscriberMode::Email),
+            created: shown(sub.created_at, tz),
+            log: delivery_rows(&log, tz),
+        },
+    )
+}
+
+async fn set_state(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(raw): Path<String>,
+    form: Fields,
+) -> Reply {
+    admin.may_write(&form)?;
+    let key = parse_id(&raw)?;
+    let wanted = match form.get("state") {
+        "active" => SubscriberState::Active,
+        "quarantined" => SubscriberState::Quarantined,
+        "unsubscribed" => SubscriberState::Unsubscribed,
+        other => {
+            return Err(AdminError::App(crate::http::error::AppError::Invalid {
+                field: Some("state".into()),
+                message: format!("`{other}` is not a state a subscriber can be put in"),
+            }))
+        }
+    };
+    let meta = WriteMeta {
+        actor: admin.caller().actor(),
+        now: (state.clock)(),
+    };
+    state
+        .store
+        .set_subscriber_state(&key, wanted, &meta)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/subscribers/{key}")).into_response())
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(raw): Path<String>,
+    form: Fields,
+) -> Reply {
+    admin.may_write(&form)?;
+    state.store.retry_delivery(&raw, (state.clock)()).await?;
+    state.notifier.poke();
+    let back = match form.get("back") {
+        b if b.starts_with("/admin/") => b.to_string(),
+        _ => "/admin/subscribers".to_string(),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
