@@ -117,3 +117,24 @@ test('the page works with JavaScript off', async () => {
   assert.match(main, /Task and message counts are temporarily unavailable/);
   await context.close();
 });
+
+test('a visitor subscribes by email from the page footer and is asked to confirm', async () => {
+  const { page, problems, close } = await openPage(browser, viewports[1]);
+  await page.goto(`${herald.url}/`);
+  await page.getByRole('link', { name: 'Subscribe to updates' }).click();
+  await page.waitForURL(`${herald.url}/subscribe`);
+  assert.equal(await page.locator('input[name="component_ids[]"]').count(), 2);
+  await page.getByLabel('Email address').fill('visitor@example.test');
+  await page.getByLabel('drchrono iPad EHR').check();
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Subscribe by email' }).click()]);
+  assert.equal((await page.locator('h1').innerText()).trim(), 'Check your inbox');
+  // The same address again is refused with a message, not an error page.
+  await page.goto(`${herald.url}/subscribe`);
+  await page.getByLabel('Email address').fill('visitor@example.test');
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Subscribe by email' }).click()]);
+  assert.equal((await page.locator('h1').innerText()).trim(), 'Could not subscribe');
+  assert.match(await page.locator('main p').first().innerText(), /already exists/);
+  await page.screenshot({ path: screenshotPath('subscribe-phone'), fullPage: true });
+  assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), []);
+  await close();
+});

@@ -46,7 +46,8 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t}</title><link rel=\"stylesheet\" href=\"/assets/herald.css\">\
-         <link rel=\"stylesheet\" href=\"/assets/theme.css\"></head><body>\
+         <link rel=\"stylesheet\" href=\"/assets/theme.css\">\
+         <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\"></head><body>\
          <main id=\"main\" class=\"wrap site-main\"><h1>{t}</h1>{body}\
          <p><a href=\"/\">Back to the status page</a></p></main></body></html>",
         t = escape(title)
