@@ -705,3 +705,56 @@ async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
         "reminded once, however often checked"
     );
 }
+
+#[tokio::test]
+async fn a_webhook_that_keeps_failing_is_paused_and_its_contact_told() {
+    let mut app = common::app().await;
+    let (base, sink) = sinks::http_sink(Behaviour {
+        keep: true,
+        broken_paths: vec!["/gone".into()],
+        ..Behaviour::default()
+    })
+    .await;
+    let (port, smtp) = sinks::smtp_sink(true).await;
+    app.state.notifier = Notifier::new(
+        NotifyOptions {
+            max_attempts: 1,
+            disable_after: 2,
+            ..options(&["127.0.0.1"])
+        },
+        Some(mailer(port)),
+    );
+    let id = webhook(&app, &format!("{base}/gone")).await;
+    // Two notifications (incident and component change) die: the second pauses the hook.
+    let doc = app.store.load().await.expect("load").expect("page");
+    let incident = open_incident(&app, &[doc.components[0].id.clone()]).await;
+    drain(&app).await;
+    let stored = app.store.subscriber(&id).await.expect("read").expect("sub");
+    assert_eq!(stored.state, SubscriberState::Quarantined);
+    let told = smtp.to("ops@receiver.test");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0]
+        .header("Subject")
+        .unwrap_or_default()
+        .contains("Webhook disabled"));
+    assert!(
+        !told[0].text.contains("/gone"),
+        "the full URL is not repeated"
+    );
+
+    let posts = sink.requests().len();
+    update_incident(&app, &incident, IncidentStatus::Resolved, "Fixed.").await;
+    drain(&app).await;
+    assert_eq!(
+        sink.requests().len(),
+        posts,
+        "a paused hook is not posted to"
+    );
+    let log = app
+        .store
+        .list_deliveries(None, Some(&id), 10)
+        .await
+        .expect("log");
+    assert_eq!(log.len(), 2, "no new deliveries for a paused hook: {log:?}");
+    assert!(log.iter().all(|d| d.state == "dead"));
+}
