@@ -52,6 +52,7 @@ postgres_n=$(grep -cE '^test postgres::.* ok$' "$out" || true)
 rust_passed=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($(i)=="passed;") s+=$(i-1)} END {print s+0}' "$out")
 rust_failed=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($(i)=="failed;") s+=$(i-1)} END {print s+0}' "$out")
 echo "store contract tests passed: sqlite ${sqlite_n}, postgres ${postgres_n}"
+[ -f target/tmp/fanout-crash.txt ] && cat target/tmp/fanout-crash.txt
 if [ "$rust_status" != 0 ]; then
   echo "cargo test failed"
   exit "$rust_status"

@@ -73,9 +73,16 @@ async fn a_fanout_killed_midway_completes_after_restart_without_new_ids() {
         ids_per_subscriber.entry(subscriber).or_default().insert(id);
     }
     let duplicates = sink.duplicates();
-    println!(
-        "subscribers told: {} of {SUBSCRIBERS}; duplicate deliveries: {duplicates} (each with the id of the first)",
+    let summary = format!(
+        "crash test: killed after {at_kill} of {SUBSCRIBERS}; subscribers told: {} of {SUBSCRIBERS}; \
+         duplicate deliveries: {duplicates} (each with the id of the first)",
         ids_per_subscriber.len()
+    );
+    println!("{summary}");
+    // Kept for scripts/test.sh, which prints it (test output is captured when tests pass).
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fanout-crash.txt"),
+        format!("{summary}\n"),
     );
     assert_eq!(ids_per_subscriber.len(), SUBSCRIBERS);
     assert!(
