@@ -22,16 +22,16 @@ use herald_store::WriteMeta;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-type Reply = Result<(StatusCode, Json<Value>), AppError>;
+pub(crate) type Reply = Result<(StatusCode, Json<Value>), AppError>;
 
-fn meta(state: &AppState, caller: &Caller) -> WriteMeta {
+pub(crate) fn meta(state: &AppState, caller: &Caller) -> WriteMeta {
     WriteMeta {
         actor: caller.actor(),
         now: (state.clock)(),
     }
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
         field: Some(field.to_string()),
         message: message.into(),

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::api::id;
+use crate::http::api_monitoring::{invalid, meta, Reply};
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::openapi::{Failures, ReadFailures};
@@ -15,25 +16,8 @@ use herald_core::audience::{
     new_subscriber, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
 };
 use herald_core::Id;
-use herald_store::WriteMeta;
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-type Reply = Result<(StatusCode, Json<Value>), AppError>;
-
-fn meta(state: &AppState, caller: &Caller) -> WriteMeta {
-    WriteMeta {
-        actor: caller.actor(),
-        now: (state.clock)(),
-    }
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Invalid {
-        field: Some(field.into()),
-        message: message.into(),
-    }
-}
 
 fn subscriber_value(s: &Subscriber) -> Value {
     json!({

@@ -8,6 +8,7 @@ use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
 use crate::notify::links::{Keys, Purpose};
+use crate::render::charts::escape;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -31,13 +32,6 @@ pub fn routes() -> Router<AppState> {
             "/subscriptions/unsubscribe",
             get(unsubscribe_form).post(unsubscribe),
         )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A small page in the site's style.
@@ -211,6 +205,15 @@ async fn subscriber_for(
         .ok_or_else(bad)
 }
 
+/// The stored page, or the error page to answer with.
+async fn stored_page(s: &AppState) -> Result<herald_core::PageDocument, Response> {
+    match s.store.load().await {
+        Ok(Some(doc)) => Ok(doc),
+        Ok(None) => Err(AppError::NotFound.into_response()),
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
 fn meta(s: &AppState) -> WriteMeta {
     WriteMeta {
         actor: "subscriber".into(),
@@ -256,10 +259,9 @@ async fn manage_form(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> 
         Ok(sub) => sub,
         Err(r) => return r,
     };
-    let doc = match s.store.load().await {
-        Ok(Some(doc)) => doc,
-        Ok(None) => return AppError::NotFound.into_response(),
-        Err(e) => return AppError::from(e).into_response(),
+    let doc = match stored_page(&s).await {
+        Ok(doc) => doc,
+        Err(r) => return r,
     };
     if sub.state == SubscriberState::Unsubscribed {
         return page(
@@ -314,10 +316,9 @@ async fn manage_save(
         Ok(sub) => sub,
         Err(r) => return r,
     };
-    let doc = match s.store.load().await {
-        Ok(Some(doc)) => doc,
-        Ok(None) => return AppError::NotFound.into_response(),
-        Err(e) => return AppError::from(e).into_response(),
+    let doc = match stored_page(&s).await {
+        Ok(doc) => doc,
+        Err(r) => return r,
     };
     let mut ids = Vec::new();
     for raw in b.component_ids.iter().filter(|c| !c.is_empty()) {

@@ -3,6 +3,7 @@
 //! parts (unsubscribe, preferences and confirmation links) are left as placeholders that
 //! [`personalise`] fills in at delivery time.
 
+use crate::render::charts::escape;
 use crate::render::{markdown, webhook, Branding, RenderContext, SnapshotInput};
 use chrono::{DateTime, Utc};
 use herald_core::notify::{email_subject, Notice, NoticeKind, NoticeSubject};
@@ -49,13 +50,6 @@ fn status_label(kind: NoticeKind, status: &str) -> String {
         first.make_ascii_uppercase();
     }
     label
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Renders `notice` against the page as it is now (names, zone, branding); the incident or

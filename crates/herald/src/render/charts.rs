@@ -25,7 +25,8 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 28.0;
 
-fn escape(s: &str) -> String {
+/// Escapes text for HTML and SVG content and attribute values.
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
