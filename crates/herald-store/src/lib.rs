@@ -16,6 +16,7 @@ use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange}
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod cluster;
 pub mod delivery;
 pub mod monitoring;
 mod postgres;
@@ -159,7 +160,7 @@ pub fn random_id() -> Id {
 /// Everything Herald keeps. One implementation per database engine.
 #[async_trait]
 pub trait Store:
-    monitoring::MonitorStore + delivery::DeliveryStore + Send + Sync + 'static
+    monitoring::MonitorStore + delivery::DeliveryStore + cluster::ClusterStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
@@ -310,6 +311,19 @@ pub trait Store:
 
     /// Every recorded status change of every component, oldest first.
     async fn all_status_changes(&self) -> StoreResult<Vec<StatusChange>>;
+}
+
+/// Like [`open`], without connecting yet: for a server that starts while its PostgreSQL is down
+/// (SQLite is opened with [`open`]).
+pub fn open_lazy(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open_lazy(url)?))
+    } else {
+        Err(StoreError::Other(format!(
+            "`{}` cannot be opened while unavailable",
+            redact_url(url)
+        )))
+    }
 }
 
 /// Opens the store a database URL names: `sqlite://path/to/file.db` or `postgres://…`.

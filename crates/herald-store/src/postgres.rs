@@ -17,15 +17,26 @@ impl PostgresStore {
 
     /// Connects to the database a `postgres://` URL names.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await?;
+        let pool = Self::options().connect(url).await?;
         Ok(PostgresStore {
             pool,
             writer: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// A store whose connections are made on first use.
+    pub fn open_lazy(url: &str) -> StoreResult<Self> {
+        let pool = Self::options().connect_lazy(url)?;
+        Ok(PostgresStore {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn options() -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
     }
 }
 

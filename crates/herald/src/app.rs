@@ -64,6 +64,15 @@ pub struct AppState {
     pub notifier: crate::notify::Notifier,
     /// Subscribe attempts per client address and per email.
     pub subscribe_limit: Arc<crate::http::limit::RateLimiter>,
+    /// This process's name among instances sharing the database.
+    pub instance: Arc<str>,
+    /// The last input the snapshot was built from, kept to redraw it as stale when the database
+    /// goes away.
+    last_input: Arc<std::sync::Mutex<Option<SnapshotInput>>>,
+    /// Where the static mirror is kept, if anywhere.
+    pub mirror: Option<crate::mirror::Target>,
+    /// Told after each new snapshot (the mirror follows it).
+    pub swapped: Arc<Notify>,
 }
 
 impl AppState {
@@ -92,6 +101,10 @@ impl AppState {
                 10,
                 Duration::from_secs(600),
             )),
+            instance: Arc::from(herald_store::random_id().as_str()),
+            last_input: Arc::default(),
+            mirror: None,
+            swapped: Arc::new(Notify::new()),
         }
     }
 
@@ -110,6 +123,7 @@ impl AppState {
         };
         let applied = self.store.apply(command, &meta).await?;
         self.notifier.poke();
+        self.announce(crate::cluster::PAGE).await;
         if let Err(e) = self.rebuild_snapshot().await {
             tracing::warn!(error = %e, "snapshot refresh after a write failed");
         }
@@ -143,7 +157,8 @@ impl AppState {
         let (doc, history, metrics) = match loaded {
             Ok(x) => x,
             Err(e) => {
-                self.stale.store(true, Ordering::Relaxed);
+                drop(_turn);
+                self.mark_stale().await;
                 return Err(e);
             }
         };
@@ -159,15 +174,79 @@ impl AppState {
             extras: render::PublicExtras {
                 charted_components: self.monitoring.charted_components(),
                 metrics,
+                stale_since: None,
             },
         };
         let previous = self.snapshot.load_full();
-        let snapshot = tokio::task::spawn_blocking(move || render::build(&input, Some(&previous)))
-            .await
-            .map_err(|e| herald_store::StoreError::Other(format!("snapshot build failed: {e}")))?;
+        let keep = self.last_input.clone();
+        let snapshot = tokio::task::spawn_blocking(move || {
+            let snapshot = render::build(&input, Some(&previous));
+            if let Ok(mut kept) = keep.lock() {
+                *kept = Some(input);
+            }
+            snapshot
+        })
+        .await
+        .map_err(|e| herald_store::StoreError::Other(format!("snapshot build failed: {e}")))?;
         self.snapshot.store(Arc::new(snapshot));
-        self.stale.store(false, Ordering::Relaxed);
+        self.swapped.notify_one();
+        metrics::counter!("herald_snapshot_rebuilds_total").increment(1);
+        metrics::gauge!("herald_snapshot_stale").set(0.0);
+        if self.stale.swap(false, Ordering::Relaxed) {
+            tracing::info!("the database answers again; the public site is live");
+        }
         Ok(())
+    }
+
+    /// Marks the public site stale (the database cannot be read) and, the first time, redraws
+    /// it from the last good input with a notice saying since when it has not been updated.
+    pub async fn mark_stale(&self) {
+        let _turn = self.rebuilding.lock().await;
+        if self.stale.load(Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!("the database cannot be read; serving the last good snapshot");
+        metrics::gauge!("herald_snapshot_stale").set(1.0);
+        let since = (self.clock)();
+        let kept = self.last_input.lock().ok().and_then(|k| k.clone());
+        if let Some(mut input) = kept {
+            input.extras.stale_since = Some(since);
+            let previous = self.snapshot.load_full();
+            match tokio::task::spawn_blocking(move || render::build(&input, Some(&previous))).await
+            {
+                Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
+                Err(e) => tracing::warn!(error = %e, "cannot redraw the stale snapshot"),
+            }
+        }
+        // Marked only once the redrawn pages are in place, so a stale answer always says so.
+        self.stale.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the other instances sharing the database that `topic` changed. A failure only
+    /// delays them until their periodic re-read.
+    pub async fn announce(&self, topic: &str) {
+        if !self.store.shared() {
+            return;
+        }
+        if let Err(e) = self.store.announce(&self.instance, topic).await {
+            tracing::debug!(error = %e, topic, "cannot announce a change");
+        }
+    }
+
+    /// [`Self::announce`] without waiting for it.
+    pub fn announce_later(&self, topic: &'static str) {
+        if !self.store.shared() {
+            return;
+        }
+        let state = self.clone();
+        tokio::spawn(async move { state.announce(topic).await });
+    }
+
+    /// Whether the page's public address is `https://`.
+    pub fn page_is_https(&self) -> bool {
+        self.page_url
+            .read()
+            .is_ok_and(|u| u.starts_with("https://"))
     }
 
     /// The page's public address without a trailing slash.
@@ -192,11 +271,14 @@ impl AppState {
     /// Tells the monitoring runtime its configuration changed.
     pub fn monitoring_changed(&self) {
         self.monitoring_changes.notify_one();
+        self.announce_later(crate::cluster::MONITORS);
     }
 
-    /// Asks for a rebuild soon; bursts of asks coalesce into one or two rebuilds.
+    /// Asks for a rebuild soon; bursts of asks coalesce into one or two rebuilds. Other
+    /// instances are told too.
     pub fn changed(&self) {
         self.refresh.notify_one();
+        self.announce_later(crate::cluster::PAGE);
     }
 }
 
@@ -237,29 +319,33 @@ pub async fn prepare(
     options: &ServeOptions,
     clock: Clock,
 ) -> anyhow::Result<AppState> {
-    let store = open_store(config).await?;
-    let now = clock();
-    if options.demo && store.load().await?.is_none() {
-        let mut file = DataFile::parse(DEMO_FILE, Format::Toml).context("the demo file")?;
-        file.page.url = format!("http://{}", config.listen);
-        store
-            .import(file, now, &ImportOptions::default())
-            .await
-            .context("importing the demo page")?;
-        tracing::info!("imported the demo page");
-    }
-    apply_page_config(store.as_ref(), config, now).await?;
-    if let (Some(email), Some(password)) = (&config.admin.email, &config.admin.password) {
-        if store.count_users().await? == 0 {
-            create_user(store.as_ref(), email, &password.0, Role::Owner, "config").await?;
-            tracing::info!(%email, "created the first owner from configuration");
-        }
+    let (store, from_mirror) = match open_store(config).await {
+        Ok(store) => (store, None),
+        Err(e) => match config
+            .mirror
+            .dir
+            .as_deref()
+            .and_then(crate::mirror::read_dir)
+        {
+            Some(snapshot) => {
+                tracing::warn!(error = %e, "the database is down; serving the last mirror until it answers");
+                let url = config.database_url();
+                let store = herald_store::open_lazy(&url)
+                    .with_context(|| format!("cannot use {}", herald_store::redact_url(&url)))?;
+                (store, Some(snapshot))
+            }
+            None => return Err(e),
+        },
+    };
+    if from_mirror.is_none() {
+        set_up_page(store.as_ref(), config, options, clock()).await?;
     }
     let branding = Branding {
         logo_url: config.page.logo_url.clone(),
         accent_color: config.page.accent_color.clone(),
     };
     let mut state = AppState::new(store, branding, clock);
+    state.mirror = config.mirror.dir.clone().map(crate::mirror::Target::Dir);
     let mailer = crate::mail::Mailer::from_config(&config.smtp)
         .context("the [smtp] settings")?
         .map(Arc::new);
@@ -279,11 +365,59 @@ pub async fn prepare(
         concurrency: usize::from(config.monitoring.concurrency.unwrap_or(512).max(1)),
         ..Default::default()
     });
-    state
-        .rebuild_snapshot()
-        .await
-        .context("building the first snapshot")?;
+    match from_mirror {
+        None => state
+            .rebuild_snapshot()
+            .await
+            .context("building the first snapshot")?,
+        Some(snapshot) => {
+            state.snapshot.store(Arc::new(snapshot));
+            state.stale.store(true, Ordering::Relaxed);
+            tokio::spawn(migrate_when_back(state.clone()));
+        }
+    }
     Ok(state)
+}
+
+/// Started from the mirror: brings the schema up to date once the database answers; the
+/// watchdog then rebuilds the snapshot.
+async fn migrate_when_back(state: AppState) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        match state.store.migrate().await {
+            Ok(()) => {
+                tracing::info!("the database answers; leaving the mirror");
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "the database is still down"),
+        }
+    }
+}
+
+/// The demo page, page settings from configuration and the first owner.
+async fn set_up_page(
+    store: &dyn Store,
+    config: &Config,
+    options: &ServeOptions,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if options.demo && store.load().await?.is_none() {
+        let mut file = DataFile::parse(DEMO_FILE, Format::Toml).context("the demo file")?;
+        file.page.url = format!("http://{}", config.listen);
+        store
+            .import(file, now, &ImportOptions::default())
+            .await
+            .context("importing the demo page")?;
+        tracing::info!("imported the demo page");
+    }
+    apply_page_config(store, config, now).await?;
+    if let (Some(email), Some(password)) = (&config.admin.email, &config.admin.password) {
+        if store.count_users().await? == 0 {
+            create_user(store, email, &password.0, Role::Owner, "config").await?;
+            tracing::info!(%email, "created the first owner from configuration");
+        }
+    }
+    Ok(())
 }
 
 /// Creates a user after checking the email and password.
@@ -384,8 +518,18 @@ pub async fn run(
         tokio::spawn(refresher(state.clone(), stop.clone())),
         tokio::spawn(maintenance_schedule(state.clone(), stop.clone())),
     ];
+    background.extend(crate::cluster::start(state.clone(), stop.clone()));
+    if let Some(target) = state.mirror.clone() {
+        background.push(tokio::spawn(crate::mirror::keep(
+            state.clone(),
+            target,
+            state.swapped.clone(),
+            stop.clone(),
+        )));
+    }
     background.extend(state.monitoring.start(state.clone(), stop.clone()));
     background.extend(state.notifier.start(state.clone(), stop.clone()));
+    let shared = state.clone();
     let app = crate::http::router(state);
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(listener, app)
@@ -396,6 +540,11 @@ pub async fn run(
     for task in background {
         task.abort();
         let _ = task.await;
+    }
+    if shared.store.shared() {
+        if let Err(e) = shared.store.leave(&shared.instance).await {
+            tracing::debug!(error = %e, "cannot hand back leases");
+        }
     }
     Ok(())
 }

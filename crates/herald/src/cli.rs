@@ -57,6 +57,12 @@ pub enum Command {
     },
     /// Check the configuration and print it (secrets hidden).
     CheckConfig,
+    /// Write the whole public site (pages, v2 JSON, feeds, badges, assets) as static files.
+    Mirror {
+        /// The folder to write (created if missing; files of vanished pages are removed).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Manage the people who sign in to the admin side.
     User {
         #[command(subcommand)]
@@ -132,10 +138,20 @@ pub enum ExportFormat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = std::env::var("HERALD_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default())
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default();
+    // `HERALD_LOG_FORMAT=json`: one JSON object per line, for log collectors.
+    if std::env::var("HERALD_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -191,6 +207,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { demo, listen } => {
             let config = load_config(&cli, *listen)?;
+            if let Some(addr) = config.metrics_listen {
+                crate::http::prometheus::serve(addr).await?;
+            }
             let state =
                 app::prepare(&config, &ServeOptions { demo: *demo }, app::system_clock()).await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -227,6 +246,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .import(data, chrono::Utc::now(), &options)
                 .await
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
+            // Servers sharing the database show the import at once.
+            let _ = store.announce("cli", crate::cluster::PAGE).await;
             println!(
                 "imported {shown}: {} written, {} unchanged (nothing else was touched)",
                 report.written, report.unchanged
@@ -333,6 +354,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Incident { .. } | Command::Component { .. } | Command::Maintenance { .. } => {
             Err(anyhow!("runbook commands are handled before this point"))
+        }
+        Command::Mirror { out } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            let branding = crate::render::Branding {
+                logo_url: config.page.logo_url.clone(),
+                accent_color: config.page.accent_color.clone(),
+            };
+            let state = app::AppState::new(store, branding, app::system_clock());
+            state
+                .rebuild_snapshot()
+                .await
+                .context("rendering the public site")?;
+            let snapshot = state.snapshot.load_full();
+            let written = crate::mirror::write_dir(&snapshot, out)?;
+            println!(
+                "mirrored the public site into {}: {written} files written",
+                out.display()
+            );
+            Ok(())
         }
         Command::CheckConfig => {
             let config = load_config(&cli, None)?;

@@ -14,6 +14,10 @@ pub struct Config {
     /// Address the HTTP server listens on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Address of the operators' listener serving Prometheus `/metrics`; off when unset. Keep it
+    /// off the public network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Folder for the embedded database and other local state.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -31,6 +35,17 @@ pub struct Config {
     pub monitoring: MonitoringConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    #[serde(default)]
+    pub mirror: MirrorConfig,
+}
+
+/// The static mirror Herald keeps of its public site.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorConfig {
+    /// A folder rewritten after every change; also served when Herald starts while its
+    /// database is down.
+    pub dir: Option<PathBuf>,
 }
 
 /// How email leaves Herald. Nothing is sent while `host` is unset.
@@ -256,6 +271,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: default_listen(),
+            metrics_listen: None,
             data_dir: default_data_dir(),
             database_url: None,
             page: PageConfig::default(),
@@ -263,6 +279,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             monitoring: MonitoringConfig::default(),
             notify: NotifyConfig::default(),
+            mirror: MirrorConfig::default(),
         }
     }
 }
@@ -270,6 +287,7 @@ impl Default for Config {
 /// Every key and the environment variable that overrides it.
 pub const ENV_KEYS: &[(&str, &[&str])] = &[
     ("HERALD_LISTEN", &["listen"]),
+    ("HERALD_METRICS_LISTEN", &["metrics_listen"]),
     ("HERALD_DATA_DIR", &["data_dir"]),
     ("HERALD_DATABASE_URL", &["database_url"]),
     ("HERALD_PAGE_NAME", &["page", "name"]),
@@ -305,6 +323,7 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
         &["notify", "timeout_seconds"],
     ),
     ("HERALD_NOTIFY_ALLOW_TARGETS", &["notify", "allow_targets"]),
+    ("HERALD_MIRROR_DIR", &["mirror", "dir"]),
 ];
 
 /// A configuration that cannot be used, with where the problem is.

@@ -4,6 +4,7 @@
 
 use super::error::AppError;
 use crate::app::AppState;
+use crate::monitoring::Pushed;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -25,10 +26,15 @@ async fn push(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    if state.monitoring.push(&token, (state.clock)()) {
-        Ok(Json(json!({"ok": true})))
-    } else {
-        Err(AppError::NotFound)
+    match state.monitoring.push(&token, (state.clock)()) {
+        Some(Pushed::Here) => Ok(Json(json!({"ok": true}))),
+        Some(Pushed::Elsewhere(id)) => {
+            // Another instance watches this heartbeat: pass the push on.
+            let topic = format!("{}{id}", crate::cluster::PUSH);
+            state.announce(&topic).await;
+            Ok(Json(json!({"ok": true})))
+        }
+        None => Err(AppError::NotFound),
     }
 }
 

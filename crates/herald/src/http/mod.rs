@@ -2,6 +2,7 @@
 //! admin UI and APIs. One error type, [`error::AppError`], mapped to responses in one place.
 
 use crate::app::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
@@ -18,11 +19,16 @@ pub mod form;
 pub mod ingest;
 pub mod limit;
 pub mod openapi;
+pub mod prometheus;
 pub mod public;
+pub mod security;
 pub mod session;
 pub mod subscriptions;
 pub mod v1;
 pub mod v1_metrics;
+
+/// The largest request body taken (a whole data file imported through the API fits).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The whole router. Statuspage's `.json` path suffixes are removed before routing.
 pub fn router(state: AppState) -> Router {
@@ -61,6 +67,13 @@ fn routes(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        // Refused by its announced length before a byte is read, or once it grows past it.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
         ))
         .with_state(state)
 }

@@ -20,7 +20,7 @@ use herald_core::monitor::{
     ComponentAutomation, MonitorSpec, MonitorState, ProbeOutcome, ProbeSpec,
 };
 use herald_core::{ComponentStatus, Id};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -86,6 +86,7 @@ pub struct Drift {
 impl Drift {
     fn record(&self, late: Duration) {
         self.probes.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("herald_probes_total").increment(1);
         let ms = u32::try_from(late.as_millis()).unwrap_or(u32::MAX);
         if let Ok(mut s) = self.samples.lock() {
             // Keep memory bounded: a reservoir of the newest samples.
@@ -145,6 +146,28 @@ pub(crate) struct Shared {
     pub drift: Drift,
     /// Automatic-incident memory per component.
     pub automation: tokio::sync::Mutex<automation::Memory>,
+    /// The units (see [`unit_of`]) this instance holds leases on; `None` when it runs every
+    /// monitor (a database no other process shares).
+    pub owned: RwLock<Option<HashSet<String>>>,
+}
+
+/// The unit monitors are leased in: all monitors of one component go to one instance, so its
+/// status rule and automatic incidents see every result; a monitor without a component is a
+/// unit of its own.
+pub(crate) fn unit_of(spec: &MonitorSpec) -> String {
+    match &spec.component_id {
+        Some(c) => format!("monitors:{c}"),
+        None => format!("monitor:{}", spec.id),
+    }
+}
+
+/// Where a heartbeat push went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// This instance watches the heartbeat.
+    Here,
+    /// Another instance does; the push must be passed on.
+    Elsewhere(Id),
 }
 
 impl Monitoring {
@@ -168,6 +191,7 @@ impl Monitoring {
                 recompute_rx: Mutex::new(Some(re_rx)),
                 drift: Drift::default(),
                 automation: tokio::sync::Mutex::default(),
+                owned: RwLock::new(None),
             }),
         }
     }
@@ -224,26 +248,50 @@ impl Monitoring {
         ]
     }
 
-    /// Records a heartbeat push; `false` when no enabled heartbeat monitor has this token.
-    pub fn push(&self, token: &str, now: DateTime<Utc>) -> bool {
-        let id = {
-            let Ok(loaded) = self.shared.loaded.read() else {
-                return false;
-            };
-            match loaded.heartbeat_tokens.get(token) {
-                Some(id) if loaded.monitors.get(id).is_some_and(|m| m.enabled) => id.clone(),
-                _ => return false,
-            }
+    /// Records a heartbeat push; `None` when no enabled heartbeat monitor has this token.
+    pub fn push(&self, token: &str, now: DateTime<Utc>) -> Option<Pushed> {
+        let (id, here) = {
+            let loaded = self.shared.loaded.read().ok()?;
+            let id = loaded.heartbeat_tokens.get(token)?;
+            let spec = loaded.monitors.get(id).filter(|m| m.enabled)?;
+            (id.clone(), self.owns(spec))
         };
+        if !here {
+            return Some(Pushed::Elsewhere(id));
+        }
+        self.heard_push(&id, now);
+        Some(Pushed::Here)
+    }
+
+    /// Whether this instance runs `spec` (holds the lease on its unit).
+    pub(crate) fn owns(&self, spec: &MonitorSpec) -> bool {
+        match self.shared.owned.read() {
+            Ok(owned) => owned.as_ref().is_none_or(|o| o.contains(&unit_of(spec))),
+            Err(_) => true,
+        }
+    }
+
+    /// Takes a heartbeat push for a monitor this instance may watch (one received here, or
+    /// passed on by another instance).
+    pub fn heard_push(&self, id: &Id, now: DateTime<Utc>) {
+        let watched = self
+            .shared
+            .loaded
+            .read()
+            .ok()
+            .and_then(|l| l.monitors.get(id).cloned())
+            .is_some_and(|m| m.enabled && self.owns(&m));
+        if !watched {
+            return;
+        }
         if let Ok(mut pushes) = self.shared.last_push.lock() {
             pushes.insert(id.clone(), now);
         }
         let _ = self.shared.observations.send(Observation {
-            monitor: id,
+            monitor: id.clone(),
             at: now,
             outcome: ProbeOutcome::Up { latency_ms: 0 },
         });
-        true
     }
 
     /// Takes alerts from an integration: firing ones set their component's status, resolved ones

@@ -7,7 +7,7 @@
 //! the cadence holds however slow the target is; a probe still running when its next turn comes
 //! makes that turn skip.
 
-use super::{heartbeat_token, Loaded, Monitoring, Observation};
+use super::{heartbeat_token, unit_of, Loaded, Monitoring, Observation};
 use crate::app::AppState;
 use crate::probe::Prober;
 use herald_core::monitor::{judge_heartbeat, MonitorSpec, ProbeSpec};
@@ -21,6 +21,13 @@ use tokio::time::Instant;
 
 /// How soon a failed configuration read is tried again.
 const RELOAD_RETRY: Duration = Duration::from_secs(5);
+
+/// On a database several instances share: how often leases are renewed, how long one lasts
+/// unrenewed (a killed instance's monitors move after at most this plus one round), and how long
+/// a round may take before the scheduler goes on without it.
+const LEASE_EVERY: Duration = Duration::from_secs(2);
+const LEASE_TTL: Duration = Duration::from_secs(10);
+const LEASE_TIMEOUT: Duration = Duration::from_secs(2);
 
 struct Plan {
     heap: BinaryHeap<Reverse<(Instant, u64, Id)>>,
@@ -65,13 +72,23 @@ pub(super) async fn run(
     };
     let mut loaded_once = false;
     let mut reload_at = Some(Instant::now());
+    let mut lease_at = None;
+    if state.store.shared() {
+        if let Ok(mut owned) = shared.owned.write() {
+            *owned = Some(HashSet::new());
+        }
+        // An instance that does not probe takes no leases and passes heartbeat pushes on.
+        if state.probing {
+            lease_at = Some(Instant::now());
+        }
+    }
     loop {
         let next = plan.heap.peek().map(|Reverse((at, _, _))| *at);
-        let wake = match (next, reload_at) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => Instant::now() + Duration::from_secs(3600),
-        };
+        let wake = [next, reload_at, lease_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
             _ = state.monitoring_changes.notified() => reload_at = Some(Instant::now()),
@@ -96,6 +113,15 @@ pub(super) async fn run(
                 }
             }
         }
+        if lease_at.is_some_and(|at| at <= now) {
+            if loaded_once {
+                lease_at = Some(now + LEASE_EVERY);
+                lease_round(&monitoring, &state, &mut plan).await;
+            } else {
+                lease_at = Some(now + Duration::from_millis(200));
+            }
+        }
+        let now = Instant::now();
         while let Some(Reverse((at, seq, id))) = plan.heap.peek().cloned() {
             if at > now {
                 break;
@@ -119,6 +145,9 @@ pub(super) async fn run(
                 next = now + interval(&spec);
             }
             plan.set(id.clone(), next);
+            if !monitoring.owns(&spec) {
+                continue;
+            }
             if let ProbeSpec::Heartbeat { grace_seconds, .. } = &spec.probe {
                 let clock_now = (state.clock)();
                 let last = shared
@@ -241,6 +270,105 @@ async fn reload(
         state.changed();
     }
     Ok(())
+}
+
+/// One lease round: renews this instance's units, hands back any above its fair share with
+/// their next planned run, and plans the units it took over — at the time their previous holder
+/// had planned, or spread over the interval when that holder vanished. Monitors taken over start
+/// from the state their last holder stored.
+async fn lease_round(monitoring: &Monitoring, state: &AppState, plan: &mut Plan) {
+    let shared = &monitoring.shared;
+    let specs: Vec<Arc<MonitorSpec>> = match shared.loaded.read() {
+        Ok(l) => l.monitors.values().filter(|m| m.enabled).cloned().collect(),
+        Err(_) => return,
+    };
+    let before: HashSet<String> = shared
+        .owned
+        .read()
+        .ok()
+        .and_then(|o| o.clone())
+        .unwrap_or_default();
+    let mut units: Vec<String> = specs.iter().map(|s| unit_of(s)).collect();
+    units.sort();
+    units.dedup();
+    let (now, clock_now) = (Instant::now(), (state.clock)());
+    let mut plans: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for spec in &specs {
+        let unit = unit_of(spec);
+        if !before.contains(&unit) {
+            continue;
+        }
+        if let Some((due, _)) = plan.due.get(&spec.id) {
+            let ahead =
+                chrono::Duration::from_std(due.saturating_duration_since(now)).unwrap_or_default();
+            let at = clock_now + ahead;
+            let entry = plans.entry(unit).or_insert(at);
+            *entry = (*entry).min(at);
+        }
+    }
+    let round = tokio::time::timeout(
+        LEASE_TIMEOUT,
+        state
+            .store
+            .lease(&state.instance, &units, &plans, clock_now, LEASE_TTL),
+    )
+    .await;
+    let leases = match round {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "cannot renew monitor leases; probing what this instance held");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("monitor lease round timed out; probing what this instance held");
+            return;
+        }
+    };
+    let held: HashSet<String> = leases.held.iter().map(|(k, _)| k.clone()).collect();
+    let taken: HashMap<String, Option<chrono::DateTime<chrono::Utc>>> = leases
+        .held
+        .into_iter()
+        .filter(|(k, _)| !before.contains(k))
+        .collect();
+    if held != before {
+        tracing::info!(
+            units = held.len(),
+            instances = leases.instances,
+            "monitor leases changed"
+        );
+    }
+    if let Ok(mut owned) = shared.owned.write() {
+        *owned = Some(held);
+    }
+    if taken.is_empty() {
+        return;
+    }
+    let stored: HashMap<Id, herald_core::monitor::MonitorState> =
+        match tokio::time::timeout(LEASE_TIMEOUT, state.store.list_monitors()).await {
+            Ok(Ok(list)) => list.into_iter().map(|m| (m.spec.id, m.state)).collect(),
+            _ => HashMap::new(),
+        };
+    let now = Instant::now();
+    for spec in &specs {
+        let Some(hint) = taken.get(&unit_of(spec)) else {
+            continue;
+        };
+        if let Some(st) = stored.get(&spec.id) {
+            if let Ok(mut states) = shared.states.lock() {
+                states.insert(spec.id.clone(), st.clone());
+            }
+        }
+        if heartbeat_token(spec).is_some() {
+            if let Ok(mut pushes) = shared.last_push.lock() {
+                pushes.insert(spec.id.clone(), clock_now);
+            }
+        }
+        let at = match hint {
+            Some(t) => now + (*t - clock_now).to_std().unwrap_or_default(),
+            None => now + jitter(interval(spec)),
+        };
+        plan.set(spec.id.clone(), at);
+    }
 }
 
 fn poisoned() -> herald_store::StoreError {

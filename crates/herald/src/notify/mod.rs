@@ -328,10 +328,15 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, herald_store::StoreE
         .ready_chunks(256);
     let mut failed = 0;
     while let Some(results) = outcomes.next().await {
-        failed += results
+        let not_sent = results
             .iter()
             .filter(|(_, o)| !matches!(o, Outcome::Sent))
             .count();
+        failed += not_sent;
+        metrics::counter!("herald_deliveries_total", "outcome" => "sent")
+            .increment((results.len() - not_sent) as u64);
+        metrics::counter!("herald_deliveries_total", "outcome" => "not_sent")
+            .increment(not_sent as u64);
         let quarantined = state
             .store
             .finish_deliveries(&results, (state.clock)(), n.options.disable_after)

@@ -42,6 +42,8 @@ pub struct PublicExtras {
     pub charted_components: Vec<herald_core::Id>,
     /// System metrics shown on the page, in order.
     pub metrics: Vec<herald_core::monitor::Metric>,
+    /// Set when the database could not be read since this instant: pages say so.
+    pub stale_since: Option<DateTime<Utc>>,
 }
 
 /// Look of the page, from configuration.
@@ -162,6 +164,31 @@ fn compressible(content_type: &str) -> bool {
     !content_type.starts_with("image/png") && !content_type.starts_with("font/woff")
 }
 
+impl Snapshot {
+    /// A snapshot of ready bodies (a mirror read back from disk), compressed like a built one.
+    pub fn from_bodies(
+        bodies: Vec<(String, &'static str, Vec<u8>)>,
+        built_at: Option<DateTime<Utc>>,
+    ) -> Snapshot {
+        let entries = bodies
+            .into_iter()
+            .map(|(path, content_type, body)| (path, Arc::new(entry(content_type, body))))
+            .collect();
+        Snapshot { entries, built_at }
+    }
+}
+
+fn entry(content_type: &'static str, body: Vec<u8>) -> Entry {
+    let worth = body.len() >= COMPRESS_FROM && compressible(content_type);
+    Entry {
+        content_type,
+        gzip: if worth { gzip(&body) } else { None },
+        brotli: if worth { brotli(&body) } else { None },
+        etag: etag(&body),
+        identity: Bytes::from(body),
+    }
+}
+
 /// Renders the whole site. Entries whose bytes equal those in `previous` are reused as they are,
 /// so a small change recompresses only what it changed.
 pub fn build(input: &SnapshotInput, previous: Option<&Snapshot>) -> Snapshot {
@@ -179,16 +206,7 @@ pub fn build(input: &SnapshotInput, previous: Option<&Snapshot>) -> Snapshot {
         });
         let entry = match reused {
             Some(e) => e.clone(),
-            None => {
-                let worth = r.body.len() >= COMPRESS_FROM && compressible(r.content_type);
-                Arc::new(Entry {
-                    content_type: r.content_type,
-                    gzip: if worth { gzip(&r.body) } else { None },
-                    brotli: if worth { brotli(&r.body) } else { None },
-                    etag: etag(&r.body),
-                    identity: Bytes::from(r.body),
-                })
-            }
+            None => Arc::new(entry(r.content_type, r.body)),
         };
         entries.insert(r.path, entry);
     }

@@ -33,6 +33,10 @@ pub struct Site {
     pub logo_url: Option<String>,
     /// IANA name of the page's zone.
     pub time_zone: String,
+    /// When anything on the page last changed.
+    pub updated: Option<Time>,
+    /// Set while the database cannot be read: since when the page has been frozen.
+    pub stale_since: Option<Time>,
 }
 
 /// An instant shown in the page's zone, with the UTC form a `<time datetime>` carries.
@@ -311,6 +315,8 @@ impl<'a> Views<'a> {
             name: self.ctx.doc.page.name.clone(),
             logo_url,
             time_zone: self.tz.name().to_string(),
+            updated: self.ctx.doc.updated_at().map(|at| self.posted(at)),
+            stale_since: self.ctx.input.extras.stale_since.map(|at| self.posted(at)),
         }
     }
 
