@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Herald's whole test suite, from a fresh Debian machine with Rust:
 #   installs what the tests need (PostgreSQL server binaries, Prometheus Alertmanager, Chromium,
-#   Node.js, the e2e npm packages), then runs formatting and lint checks, every Rust test on SQLite and on a
+#   Node.js, the e2e npm packages, schemathesis), then runs formatting and lint checks, every Rust test on SQLite and on a
 #   throw-away PostgreSQL cluster the tests start themselves, and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   log "openapi-spec-validator (checks /api/openapi.json)"
   python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+if ! command -v schemathesis >/dev/null 2>&1; then
+  log "schemathesis (generated requests against /api/openapi.json)"
+  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
 log "npm packages for the browser tests"
@@ -61,6 +65,9 @@ if [ "$sqlite_n" = 0 ] || [ "$postgres_n" = 0 ]; then
   echo "the store contract suite did not run on both engines"
   exit 1
 fi
+
+log "schemathesis over /api/openapi.json"
+scripts/schemathesis.sh target/debug/herald
 
 log "browser tests (Chromium)"
 set +e

@@ -13,6 +13,8 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Write transactions are ordinary ones; the advisory lock orders them.
+    pub(crate) const BEGIN_WRITE: &'static str = "BEGIN";
     pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
     /// Connects to the database a `postgres://` URL names.

@@ -762,7 +762,7 @@ macro_rules! store_impl {
                     options: &ImportOptions,
                 ) -> StoreResult<ImportReport> {
                     let _writer = self.writer.lock().await;
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     if let Some(sql) = $write_lock {
                         sqlx::query(sql).execute(&mut *tx).await?;
                     }
@@ -796,7 +796,7 @@ macro_rules! store_impl {
                 #[tracing::instrument(skip_all, fields(engine = $engine, action = command.action()))]
                 async fn apply(&self, command: Command, meta: &WriteMeta) -> StoreResult<Applied> {
                     let _writer = self.writer.lock().await;
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     if let Some(sql) = $write_lock {
                         sqlx::query(sql).execute(&mut *tx).await?;
                     }
@@ -840,7 +840,7 @@ macro_rules! store_impl {
                 }
 
                 async fn create_user(&self, email: &str, password_hash: &str, role: Role, meta: &WriteMeta) -> StoreResult<Id> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let uid = crate::random_id();
                     sqlx::query(
                         "INSERT INTO users (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -932,7 +932,7 @@ macro_rules! store_impl {
                 }
 
                 async fn create_api_key(&self, name: &str, key_hash: &str, role: Role, meta: &WriteMeta) -> StoreResult<ApiKey> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let key = ApiKey {
                         id: crate::random_id(),
                         name: name.to_string(),
@@ -976,7 +976,7 @@ macro_rules! store_impl {
                 }
 
                 async fn revoke_api_key(&self, key: &Id, meta: &WriteMeta) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                         .bind(ms(meta.now))
                         .bind(key.as_str())
@@ -991,7 +991,7 @@ macro_rules! store_impl {
                 }
 
                 async fn create_subscriber(&self, sub: &Subscriber, meta: &WriteMeta) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let dup = sqlx::query(
                         "SELECT id FROM subscribers WHERE mode = $1 AND state <> 'unsubscribed' \
                          AND COALESCE(email, '') = $2 AND COALESCE(endpoint, '') = $3 \
@@ -1056,7 +1056,7 @@ macro_rules! store_impl {
                 }
 
                 async fn set_subscriber_state(&self, sid: &Id, state: SubscriberState, meta: &WriteMeta) -> StoreResult<Subscriber> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let done = sqlx::query("UPDATE subscribers SET state = $1, updated_at = $2 WHERE id = $3")
                         .bind(state.as_str())
                         .bind(ms(meta.now))
@@ -1073,7 +1073,7 @@ macro_rules! store_impl {
                 }
 
                 async fn set_subscriber_components(&self, sid: &Id, components: &[Id], meta: &WriteMeta) -> StoreResult<Subscriber> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let done = sqlx::query("UPDATE subscribers SET component_ids = $1, updated_at = $2 WHERE id = $3")
                         .bind(ids_json(components))
                         .bind(ms(meta.now))
@@ -1090,7 +1090,7 @@ macro_rules! store_impl {
                 }
 
                 async fn create_template(&self, t: &IncidentTemplate, meta: &WriteMeta) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     sqlx::query(
                         "INSERT INTO incident_templates (id, name, title, body, update_status, component_ids, \
                          should_send_notifications, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -1118,7 +1118,7 @@ macro_rules! store_impl {
                 }
 
                 async fn delete_template(&self, tid: &Id, meta: &WriteMeta) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let done = sqlx::query("DELETE FROM incident_templates WHERE id = $1")
                         .bind(tid.as_str())
                         .execute(&mut *tx)
@@ -1171,7 +1171,7 @@ macro_rules! store_impl {
                 }
 
                 async fn save_page_settings(&self, p: &PageSettings, now: DateTime<Utc>) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     write_page(&mut tx, p, now).await?;
                     tx.commit().await?;
                     Ok(())
@@ -1185,7 +1185,7 @@ macro_rules! store_impl {
                     at: DateTime<Utc>,
                     cause: &str,
                 ) -> StoreResult<()> {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let row = sqlx::query("SELECT status FROM components WHERE id = $1")
                         .bind(component.as_str())
                         .fetch_optional(&mut *tx)

@@ -96,7 +96,7 @@ macro_rules! delivery_impl {
                 ) -> StoreResult<usize> {
                     // SQLite has one writer: queue here rather than in its busy handler.
                     let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let open = sqlx::query(
                         "UPDATE notifications SET rendered = $1, expanded_at = $2 WHERE id = $3 AND expanded_at IS NULL",
                     )
@@ -181,7 +181,7 @@ macro_rules! delivery_impl {
                 ) -> StoreResult<Vec<Id>> {
                     // SQLite has one writer: queue here rather than in its busy handler.
                     let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let mut sent: Vec<&str> = Vec::new();
                     let mut quarantined = Vec::new();
                     for (did, outcome) in results {
@@ -371,7 +371,7 @@ macro_rules! delivery_impl {
                 async fn import_subscribers(&self, subscribers: &[herald_core::audience::Subscriber]) -> StoreResult<usize> {
                     // SQLite has one writer: queue here rather than in its busy handler.
                     let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     let mut added = 0;
                     for chunk in subscribers.chunks(200) {
                         let mut sql = String::from(

@@ -237,7 +237,7 @@ macro_rules! monitoring_impl {
 
                 async fn begin_write(&self) -> StoreResult<(tokio::sync::MutexGuard<'_, ()>, sqlx::Transaction<'_, $db>)> {
                     let guard = self.writer.lock().await;
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
                     if let Some(sql) = $write_lock {
                         sqlx::query(sql).execute(&mut *tx).await?;
                     }

@@ -14,6 +14,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Write transactions take SQLite's write lock when they begin: a transaction that read first
+    /// and wrote later could otherwise fail with `SQLITE_BUSY_SNAPSHOT` when any other connection
+    /// (an API key's last-used time, say) committed in between; waiting at `BEGIN` is retried by
+    /// the busy timeout instead.
+    pub(crate) const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     pub(crate) const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
     /// Opens (creating if needed) the database file a `sqlite://` URL names, and its folder.

@@ -5,10 +5,11 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::api::id;
+use crate::http::body::Query;
 use crate::http::body::{parse, Body};
 use crate::http::error::AppError;
-use crate::http::openapi::{Failures, ReadFailures};
-use axum::extract::{Path, Query, State};
+use crate::http::openapi::{Failures, QueryFailures, ReadFailures};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -101,7 +102,7 @@ pub(crate) async fn checked_spec(
 }
 
 #[utoipa::path(get, path = "/monitors", summary = "Lists monitors with their state and last result",
-    responses((status = 200, description = "Every monitor, oldest first", body = Object), ReadFailures),
+    responses((status = 200, description = "Every monitor, oldest first", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_monitors(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_monitors().await?;
@@ -187,7 +188,7 @@ pub struct ResultsQuery {
 
 #[utoipa::path(get, path = "/monitors/{id}/results", summary = "Recent raw results of a monitor, newest first (at most 500)",
     params(("id" = String, Path, description = "The monitor's id"), ("hours" = Option<i64>, Query, description = "How far back, up to 48 (default 24)")),
-    responses((status = 200, description = "Results", body = Object), ReadFailures),
+    responses((status = 200, description = "Results", body = [Object]), QueryFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn monitor_results(
     State(s): State<AppState>,
@@ -267,7 +268,7 @@ pub async fn put_automation(
 }
 
 #[utoipa::path(get, path = "/integrations", summary = "Lists alert integrations (tokens are never shown again)",
-    responses((status = 200, description = "Integrations", body = Object), ReadFailures),
+    responses((status = 200, description = "Integrations", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_integrations(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_integrations().await?;
@@ -391,7 +392,7 @@ pub async fn delete_integration(
 }
 
 #[utoipa::path(get, path = "/alert-channels", summary = "Lists team alert channels",
-    responses((status = 200, description = "Channels", body = Object), ReadFailures),
+    responses((status = 200, description = "Channels", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_alert_channels(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_alert_channels().await?;
@@ -442,7 +443,7 @@ pub async fn delete_alert_channel(
 }
 
 #[utoipa::path(get, path = "/metrics", summary = "Lists system metrics",
-    responses((status = 200, description = "Metrics, in page order", body = Object), ReadFailures),
+    responses((status = 200, description = "Metrics, in page order", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_metrics(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_metrics().await?;

@@ -7,9 +7,10 @@ use crate::auth::Caller;
 use crate::http::api::id;
 use crate::http::api_monitoring::{invalid, meta, Reply};
 use crate::http::body::Body;
+use crate::http::body::Query;
 use crate::http::error::AppError;
-use crate::http::openapi::{Failures, ReadFailures};
-use axum::extract::{Path, Query, State};
+use crate::http::openapi::{Failures, QueryFailures, ReadFailures};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use herald_core::audience::{
@@ -37,7 +38,7 @@ pub struct SubscriberQuery {
 #[utoipa::path(get, path = "/subscribers", summary = "Lists subscribers, optionally by state and type",
     params(("state" = Option<String>, Query, description = "unconfirmed, active, quarantined or unsubscribed"),
            ("type" = Option<String>, Query, description = "email, webhook, slack, discord or teams")),
-    responses((status = 200, description = "Subscribers", body = Object), ReadFailures),
+    responses((status = 200, description = "Subscribers", body = [Object]), QueryFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_subscribers(
     State(s): State<AppState>,
@@ -210,7 +211,7 @@ pub struct DeliveryQuery {
     params(("state" = Option<String>, Query, description = "pending, sent, dead or dropped"),
            ("subscriber" = Option<String>, Query, description = "Only this subscriber's deliveries"),
            ("limit" = Option<i64>, Query, description = "At most this many (default 100, at most 1000)")),
-    responses((status = 200, description = "Deliveries and counts by state", body = Object), ReadFailures),
+    responses((status = 200, description = "Deliveries and counts by state", body = Object), QueryFailures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_deliveries(
     State(s): State<AppState>,

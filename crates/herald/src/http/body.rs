@@ -11,6 +11,26 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// A deserialised query string; a bad one is a 422 naming the problem, like a bad body.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => Err(AppError::Invalid {
+                field: None,
+                message: e.body_text(),
+            }),
+        }
+    }
+}
+
 /// A deserialised request body.
 pub struct Body<T>(pub T);
 

@@ -113,6 +113,26 @@ pub enum ReadFailures {
     Unavailable(ErrorBody),
 }
 
+/// The failures an authenticated read with query parameters can answer with.
+#[derive(IntoResponses)]
+pub enum QueryFailures {
+    /// No valid API key or session.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The role does not allow this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// No such object.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// A query parameter is invalid.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+    /// The database is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 /// Defines a string schema whose values are the wire names of a core enumeration.
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident = $values:expr) => {
