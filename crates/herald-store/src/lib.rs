@@ -16,6 +16,7 @@ use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange}
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod backup;
 pub mod cluster;
 pub mod delivery;
 pub mod monitoring;
@@ -160,7 +161,13 @@ pub fn random_id() -> Id {
 /// Everything Herald keeps. One implementation per database engine.
 #[async_trait]
 pub trait Store:
-    monitoring::MonitorStore + delivery::DeliveryStore + cluster::ClusterStore + Send + Sync + 'static
+    monitoring::MonitorStore
+    + delivery::DeliveryStore
+    + cluster::ClusterStore
+    + backup::BackupStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;

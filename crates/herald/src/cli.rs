@@ -57,6 +57,12 @@ pub enum Command {
     },
     /// Check the configuration and print it (secrets hidden).
     CheckConfig,
+    /// Back up the whole database to FILE while Herald runs (SQLite: a consistent copy of the
+    /// database file; PostgreSQL: a logical dump, one JSON line per row).
+    Backup { file: PathBuf },
+    /// Fill an empty database (migrated first if needed) from a backup made by `herald backup`
+    /// at the same version. Stop the servers using that database first.
+    Restore { file: PathBuf },
     /// Write the whole public site (pages, v2 JSON, feeds, badges, assets) as static files.
     Mirror {
         /// The folder to write (created if missing; files of vanished pages are removed).
@@ -354,6 +360,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Incident { .. } | Command::Component { .. } | Command::Maintenance { .. } => {
             Err(anyhow!("runbook commands are handled before this point"))
+        }
+        Command::Backup { file } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            let report = store
+                .backup(file)
+                .await
+                .map_err(|e| anyhow!("backup to {}: {e}", file.display()))?;
+            println!(
+                "backed up the {} database to {}: {} tables, {} rows",
+                store.engine(),
+                file.display(),
+                report.tables,
+                report.rows
+            );
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let config = load_config(&cli, None)?;
+            let store = app::open_store(&config).await?;
+            let report = store
+                .restore(file)
+                .await
+                .map_err(|e| anyhow!("restore from {}: {e}", file.display()))?;
+            println!(
+                "restored {} into the {} database: {} tables, {} rows",
+                file.display(),
+                store.engine(),
+                report.tables,
+                report.rows
+            );
+            Ok(())
         }
         Command::Mirror { out } => {
             let config = load_config(&cli, None)?;
