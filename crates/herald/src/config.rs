@@ -355,20 +355,33 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        match file {
+            Some(path) => {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: shown.clone(),
+                    source,
+                })?;
+                Config::from_text(Some((&shown, &text)), env)
+            }
+            None => Config::from_text(None, env),
+        }
+    }
+
+    /// Like [`Config::load`], with the file already read: `(name shown in errors, contents)`.
+    pub fn from_text(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table = toml::Table::new();
-        if let Some(path) = file {
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: shown.clone(),
-                source,
-            })?;
+        if let Some((shown, text)) = file {
             // Read once as the typed config, so that every mistake comes with line and key.
-            toml::from_str::<Config>(&text).map_err(|e| ConfigError::File {
-                path: shown.clone(),
+            toml::from_str::<Config>(text).map_err(|e| ConfigError::File {
+                path: shown.to_string(),
                 message: e.to_string(),
             })?;
-            table = toml::from_str(&text).map_err(|e| ConfigError::File {
-                path: shown,
+            table = toml::from_str(text).map_err(|e| ConfigError::File {
+                path: shown.to_string(),
                 message: e.to_string(),
             })?;
         }
@@ -408,6 +421,7 @@ const IGNORED_ENV: &[&str] = &[
     "HERALD_CONFIG",
     "HERALD_API_KEY",
     "HERALD_LOG",
+    "HERALD_LOG_FORMAT",
     "HERALD_IMPORT_PAUSE_MS",
 ];
 
