@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Herald's whole test suite, from a fresh Debian machine with Rust:
 #   installs what the tests need (PostgreSQL server binaries, Prometheus Alertmanager, Chromium,
-#   Node.js, the e2e npm packages, schemathesis), then runs formatting and lint checks, every Rust test on SQLite and on a
+#   Node.js, the e2e npm packages, schemathesis, moto), then runs formatting and lint checks, every Rust test on SQLite and on a
 #   throw-away PostgreSQL cluster the tests start themselves, and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   log "openapi-spec-validator (checks /api/openapi.json)"
   python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+  log "moto (a local S3-compatible server for the bucket mirror test)"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
 fi
 if ! command -v schemathesis >/dev/null 2>&1; then
   log "schemathesis (generated requests against /api/openapi.json)"

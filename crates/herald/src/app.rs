@@ -69,10 +69,10 @@ pub struct AppState {
     /// The last input the snapshot was built from, kept to redraw it as stale when the database
     /// goes away.
     last_input: Arc<std::sync::Mutex<Option<SnapshotInput>>>,
-    /// Where the static mirror is kept, if anywhere.
-    pub mirror: Option<crate::mirror::Target>,
-    /// Told after each new snapshot (the mirror follows it).
-    pub swapped: Arc<Notify>,
+    /// Where the static mirror is kept (a folder, a bucket, both or nowhere).
+    pub mirrors: Vec<crate::mirror::Target>,
+    /// Counts new snapshots (the mirrors follow it).
+    pub swapped: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {
@@ -103,8 +103,8 @@ impl AppState {
             )),
             instance: Arc::from(herald_store::random_id().as_str()),
             last_input: Arc::default(),
-            mirror: None,
-            swapped: Arc::new(Notify::new()),
+            mirrors: Vec::new(),
+            swapped: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -189,7 +189,7 @@ impl AppState {
         .await
         .map_err(|e| herald_store::StoreError::Other(format!("snapshot build failed: {e}")))?;
         self.snapshot.store(Arc::new(snapshot));
-        self.swapped.notify_one();
+        self.swapped.send_modify(|n| *n = n.wrapping_add(1));
         metrics::counter!("herald_snapshot_rebuilds_total").increment(1);
         metrics::gauge!("herald_snapshot_stale").set(0.0);
         if self.stale.swap(false, Ordering::Relaxed) {
@@ -345,7 +345,14 @@ pub async fn prepare(
         accent_color: config.page.accent_color.clone(),
     };
     let mut state = AppState::new(store, branding, clock);
-    state.mirror = config.mirror.dir.clone().map(crate::mirror::Target::Dir);
+    if let Some(dir) = &config.mirror.dir {
+        state.mirrors.push(crate::mirror::Target::Dir(dir.clone()));
+    }
+    if let Some(s3) = &config.mirror.s3 {
+        state.mirrors.push(crate::mirror::Target::S3(
+            crate::mirror::Bucket::from_config(s3)?,
+        ));
+    }
     let mailer = crate::mail::Mailer::from_config(&config.smtp)
         .context("the [smtp] settings")?
         .map(Arc::new);
@@ -519,11 +526,10 @@ pub async fn run(
         tokio::spawn(maintenance_schedule(state.clone(), stop.clone())),
     ];
     background.extend(crate::cluster::start(state.clone(), stop.clone()));
-    if let Some(target) = state.mirror.clone() {
+    for target in state.mirrors.clone() {
         background.push(tokio::spawn(crate::mirror::keep(
             state.clone(),
             target,
-            state.swapped.clone(),
             stop.clone(),
         )));
     }

@@ -46,6 +46,25 @@ pub struct MirrorConfig {
     /// A folder rewritten after every change; also served when Herald starts while its
     /// database is down.
     pub dir: Option<PathBuf>,
+    /// A bucket of any S3-compatible store rewritten after every change.
+    pub s3: Option<MirrorS3Config>,
+}
+
+/// `[mirror.s3]`: where the bucket is and how to sign in to it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorS3Config {
+    /// Required.
+    #[serde(default)]
+    pub bucket: String,
+    /// Keys start with this (no leading or trailing slash needed).
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    /// The store's address, for S3-compatible stores other than AWS.
+    pub endpoint: Option<String>,
+    /// Credentials; the `AWS_*` environment variables are used when these are unset.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
 }
 
 /// How email leaves Herald. Nothing is sent while `host` is unset.
@@ -324,6 +343,18 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
     ),
     ("HERALD_NOTIFY_ALLOW_TARGETS", &["notify", "allow_targets"]),
     ("HERALD_MIRROR_DIR", &["mirror", "dir"]),
+    ("HERALD_MIRROR_S3_BUCKET", &["mirror", "s3", "bucket"]),
+    ("HERALD_MIRROR_S3_PREFIX", &["mirror", "s3", "prefix"]),
+    ("HERALD_MIRROR_S3_REGION", &["mirror", "s3", "region"]),
+    ("HERALD_MIRROR_S3_ENDPOINT", &["mirror", "s3", "endpoint"]),
+    (
+        "HERALD_MIRROR_S3_ACCESS_KEY_ID",
+        &["mirror", "s3", "access_key_id"],
+    ),
+    (
+        "HERALD_MIRROR_S3_SECRET_ACCESS_KEY",
+        &["mirror", "s3", "secret_access_key"],
+    ),
 ];
 
 /// A configuration that cannot be used, with where the problem is.

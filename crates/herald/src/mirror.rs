@@ -19,7 +19,6 @@ use crate::render::{Snapshot, HTML};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -60,58 +59,224 @@ pub fn file_for(path: &str, content_type: &str) -> Option<String> {
     }
 }
 
+/// One file of the mirror.
+struct Item {
+    entry: ManifestEntry,
+    body: bytes::Bytes,
+}
+
+/// Every file the snapshot mirrors to, in path order.
+fn plan(snapshot: &Snapshot) -> Vec<Item> {
+    let mut items = Vec::new();
+    for path in snapshot.paths() {
+        // `/index.html` is the same page as `/`.
+        if path == "/index.html" {
+            continue;
+        }
+        let Some(entry) = snapshot.get(path) else {
+            continue;
+        };
+        let Some(file) = file_for(path, entry.content_type) else {
+            continue;
+        };
+        items.push(Item {
+            entry: ManifestEntry {
+                path: path.to_string(),
+                file,
+                content_type: entry.content_type.to_string(),
+                etag: entry.etag.clone(),
+            },
+            body: entry.identity.clone(),
+        });
+    }
+    items
+}
+
+/// Whether `item` is already in place according to the previous manifest.
+fn unchanged(previous: &Manifest, item: &Item) -> bool {
+    previous.entries.iter().any(|e| {
+        e.path == item.entry.path && e.etag == item.entry.etag && e.file == item.entry.file
+    })
+}
+
+/// Files the previous manifest listed that the new one does not.
+fn vanished<'a>(previous: &'a Manifest, items: &[Item]) -> Vec<&'a str> {
+    let kept: std::collections::HashSet<&str> =
+        items.iter().map(|i| i.entry.file.as_str()).collect();
+    previous
+        .entries
+        .iter()
+        .map(|e| e.file.as_str())
+        .filter(|f| !kept.contains(f))
+        .collect()
+}
+
+fn manifest_of(snapshot: &Snapshot, items: &[Item]) -> anyhow::Result<Vec<u8>> {
+    let manifest = Manifest {
+        built_at: snapshot.built_at,
+        entries: items.iter().map(|i| i.entry.clone()).collect(),
+    };
+    serde_json::to_vec_pretty(&manifest).context("the mirror manifest")
+}
+
 /// Writes `snapshot` into `dir`; returns how many files were written (unchanged files, by their
 /// ETag in the previous manifest, are left alone).
 pub fn write_dir(snapshot: &Snapshot, dir: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let previous = read_manifest(dir).unwrap_or_default();
-    let before: HashMap<&str, &ManifestEntry> = previous
-        .entries
-        .iter()
-        .map(|e| (e.path.as_str(), e))
-        .collect();
-    let mut manifest = Manifest {
-        built_at: snapshot.built_at,
-        entries: Vec::new(),
-    };
+    let items = plan(snapshot);
     let mut written = 0;
-    for path in snapshot.paths() {
-        let Some(entry) = snapshot.get(path) else {
-            continue;
-        };
-        // `/index.html` is the same page as `/`.
-        if path == "/index.html" {
-            continue;
-        }
-        let Some(file) = file_for(path, entry.content_type) else {
-            continue;
-        };
-        let target = dir.join(&file);
-        let same = before
-            .get(path)
-            .is_some_and(|e| e.etag == entry.etag && e.file == file)
-            && target.exists();
-        if !same {
-            write_atomically(&target, &entry.identity)?;
+    for item in &items {
+        let target = dir.join(&item.entry.file);
+        if !(unchanged(&previous, item) && target.exists()) {
+            write_atomically(&target, &item.body)?;
             written += 1;
         }
-        manifest.entries.push(ManifestEntry {
-            path: path.to_string(),
-            file,
-            content_type: entry.content_type.to_string(),
-            etag: entry.etag.clone(),
-        });
     }
-    let body = serde_json::to_vec_pretty(&manifest).context("the mirror manifest")?;
-    write_atomically(&dir.join(MANIFEST), &body)?;
-    let kept: std::collections::HashSet<&str> =
-        manifest.entries.iter().map(|e| e.file.as_str()).collect();
-    for old in &previous.entries {
-        if !kept.contains(old.file.as_str()) {
-            let _ = std::fs::remove_file(dir.join(&old.file));
-        }
+    write_atomically(&dir.join(MANIFEST), &manifest_of(snapshot, &items)?)?;
+    for old in vanished(&previous, &items) {
+        let _ = std::fs::remove_file(dir.join(old));
     }
     Ok(written)
+}
+
+/// A bucket of any S3-compatible store, with an optional key prefix.
+#[derive(Clone)]
+pub struct Bucket {
+    store: Arc<dyn object_store::ObjectStore>,
+    prefix: String,
+    /// How it is named in logs: `s3://bucket/prefix`.
+    pub name: String,
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Bucket {
+    /// Connects to the bucket `[mirror.s3]` names (credentials from it, else from the usual
+    /// `AWS_*` variables).
+    pub fn from_config(c: &crate::config::MirrorS3Config) -> anyhow::Result<Bucket> {
+        if c.bucket.trim().is_empty() {
+            anyhow::bail!("[mirror.s3] needs `bucket` (or HERALD_MIRROR_S3_BUCKET)");
+        }
+        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&c.bucket);
+        if let Some(region) = &c.region {
+            b = b.with_region(region);
+        }
+        if let Some(endpoint) = &c.endpoint {
+            b = b
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(id) = &c.access_key_id {
+            b = b.with_access_key_id(id);
+        }
+        if let Some(secret) = &c.secret_access_key {
+            b = b.with_secret_access_key(&secret.0);
+        }
+        let store = b
+            .build()
+            .with_context(|| format!("the [mirror.s3] bucket {}", c.bucket))?;
+        let prefix = c
+            .prefix
+            .as_deref()
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_string();
+        Ok(Bucket {
+            store: Arc::new(store),
+            name: format!("s3://{}/{prefix}", c.bucket),
+            prefix,
+        })
+    }
+
+    fn key(&self, file: &str) -> object_store::path::Path {
+        if self.prefix.is_empty() {
+            object_store::path::Path::from(file)
+        } else {
+            object_store::path::Path::from(format!("{}/{file}", self.prefix))
+        }
+    }
+
+    async fn put(&self, file: &str, content_type: &str, body: bytes::Bytes) -> anyhow::Result<()> {
+        let mut attributes = object_store::Attributes::new();
+        attributes.insert(
+            object_store::Attribute::ContentType,
+            content_type.to_string().into(),
+        );
+        let options = object_store::PutOptions {
+            attributes,
+            ..Default::default()
+        };
+        self.store
+            .put_opts(&self.key(file), body.into(), options)
+            .await
+            .with_context(|| format!("cannot write {file} to {}", self.name))?;
+        Ok(())
+    }
+
+    /// Reads one file back: its content type and bytes (for checks and tests).
+    pub async fn get(&self, file: &str) -> anyhow::Result<(Option<String>, bytes::Bytes)> {
+        let got = self
+            .store
+            .get(&self.key(file))
+            .await
+            .with_context(|| format!("cannot read {file} from {}", self.name))?;
+        let kind = got
+            .attributes
+            .get(&object_store::Attribute::ContentType)
+            .map(|v| v.to_string());
+        Ok((kind, got.bytes().await?))
+    }
+
+    async fn manifest(&self) -> Manifest {
+        let Ok(got) = self.store.get(&self.key(MANIFEST)).await else {
+            return Manifest::default();
+        };
+        match got.bytes().await {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
+            Err(_) => Manifest::default(),
+        }
+    }
+
+    /// Writes `snapshot` to the bucket, changed files only; returns how many were written.
+    pub async fn write(&self, snapshot: &Snapshot) -> anyhow::Result<usize> {
+        use futures_util::StreamExt;
+        let previous = self.manifest().await;
+        let items = plan(snapshot);
+        let jobs: Vec<_> = items
+            .iter()
+            .filter(|i| !unchanged(&previous, i))
+            .map(|i| {
+                let (bucket, file, kind, body) = (
+                    self.clone(),
+                    i.entry.file.clone(),
+                    i.entry.content_type.clone(),
+                    i.body.clone(),
+                );
+                async move { bucket.put(&file, &kind, body).await }
+            })
+            .collect();
+        let written = jobs.len();
+        let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(jobs)
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        self.put(
+            MANIFEST,
+            crate::render::JSON,
+            manifest_of(snapshot, &items)?.into(),
+        )
+        .await?;
+        for old in vanished(&previous, &items) {
+            let _ = self.store.delete(&self.key(old)).await;
+        }
+        Ok(written)
+    }
 }
 
 fn write_atomically(target: &Path, body: &[u8]) -> anyhow::Result<()> {
@@ -174,16 +339,13 @@ fn known_type(t: &str) -> &'static str {
 #[derive(Clone, Debug)]
 pub enum Target {
     Dir(PathBuf),
+    S3(Bucket),
 }
 
 /// Keeps the mirror in step with the snapshot: after each change (coalesced), the changed files
 /// are written.
-pub async fn keep(
-    state: crate::app::AppState,
-    target: Target,
-    changed: Arc<tokio::sync::Notify>,
-    stop: Arc<tokio::sync::Notify>,
-) {
+pub async fn keep(state: crate::app::AppState, target: Target, stop: Arc<tokio::sync::Notify>) {
+    let mut changed = state.swapped.subscribe();
     let mut last: Option<Arc<Snapshot>> = None;
     loop {
         let snapshot = state.snapshot.load_full();
@@ -201,6 +363,7 @@ pub async fn keep(
                         .map_err(anyhow::Error::from)
                         .and_then(|r| r)
                 }
+                Target::S3(bucket) => bucket.write(&snapshot).await,
             };
             match result {
                 Ok(n) => {
@@ -209,11 +372,11 @@ pub async fn keep(
                     }
                     last = Some(snapshot);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot refresh the mirror"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot refresh the mirror"),
             }
         }
         tokio::select! {
-            _ = changed.notified() => {}
+            _ = changed.changed() => {}
             _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
             _ = stop.notified() => return,
         }

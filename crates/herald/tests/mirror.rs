@@ -287,3 +287,123 @@ async fn a_configured_mirror_follows_changes_and_serves_a_server_whose_database_
     let (status, _, _) = fetch(&format!("{base}/readyz")).await;
     assert_eq!(status, 503);
 }
+
+/// A local S3-compatible server (moto, from PyPI) on a free port.
+async fn s3_server() -> (Process, String) {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m moto.server (scripts/test.sh installs moto[server])");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start (pip install 'moto[server]')"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (Process(child), base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_bucket_mirror_follows_changes() {
+    let (_moto, s3) = s3_server().await;
+    let r = reqwest::Client::new()
+        .put(format!("{s3}/status-mirror"))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(r.status().is_success(), "bucket: {}", r.status());
+
+    let data = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let key = prepare(data.path(), port).await;
+    let _live = serve(
+        data.path(),
+        port,
+        &[
+            ("HERALD_MIRROR_S3_BUCKET", "status-mirror"),
+            ("HERALD_MIRROR_S3_PREFIX", "public"),
+            ("HERALD_MIRROR_S3_REGION", "us-east-1"),
+            ("HERALD_MIRROR_S3_ENDPOINT", &s3),
+            ("HERALD_MIRROR_S3_ACCESS_KEY_ID", "mirror-test"),
+            ("HERALD_MIRROR_S3_SECRET_ACCESS_KEY", "mirror-test-secret"),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{base}/readyz")).await;
+
+    // The whole site lands in the bucket, byte for byte, with its content types; read back
+    // with the same credentials a CDN in front of the bucket would use.
+    let reader = herald::mirror::Bucket::from_config(&herald::config::MirrorS3Config {
+        bucket: "status-mirror".into(),
+        prefix: Some("public".into()),
+        region: Some("us-east-1".into()),
+        endpoint: Some(s3.clone()),
+        access_key_id: Some("mirror-test".into()),
+        secret_access_key: Some(herald::config::Secret("mirror-test-secret".into())),
+    })
+    .expect("bucket");
+    let started = Instant::now();
+    while reader.get("api/v2/summary.json").await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "nothing reached the bucket"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (path, object) in [
+        ("/", "index.html"),
+        ("/history", "history/index.html"),
+        ("/api/v2/summary.json", "api/v2/summary.json"),
+        ("/history.atom", "history.atom"),
+        ("/badge.svg", "badge.svg"),
+    ] {
+        let (_, live_type, live_body) = fetch(&format!("{base}{path}")).await;
+        let (bucket_type, bucket_body) = reader.get(object).await.expect(object);
+        assert!(
+            live_body == bucket_body.to_vec(),
+            "{object} differs from {path}"
+        );
+        assert_eq!(
+            bucket_type.as_deref(),
+            Some(live_type.as_str()),
+            "{object} keeps its content type"
+        );
+    }
+
+    // A change reaches the bucket.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/herald/v1/incidents"))
+        .bearer_auth(&key)
+        .json(
+            &serde_json::json!({"name": "Bucket incident", "status": "investigating", "body": "x"}),
+        )
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), 201);
+    let started = Instant::now();
+    loop {
+        let (_, body) = reader.get("api/v2/summary.json").await.expect("summary");
+        if String::from_utf8_lossy(&body).contains("Bucket incident") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the bucket never followed the write"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
