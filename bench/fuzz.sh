@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 >"$log" 2>&1
   rc=$?
   set -e
-  runs=$(grep -oE 'Done [0-9]+ runs' "$log" | awk '{print $2}' | tail -1)
+  runs=$(grep -oE 'Done [0-9]+ runs' "$log" | awk '{print $2}' | tail -1 || true)
   crashes=0
   if [ "$rc" != 0 ]; then
     crashes=1

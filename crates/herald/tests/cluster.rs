@@ -244,9 +244,9 @@ async fn two_instances_share_writes_and_probe_each_monitor_once_per_interval() {
     let from = Instant::now();
     tokio::time::sleep(Duration::from_secs(31)).await;
     let to = Instant::now();
-    let hits = hits.lock().expect("hits").clone();
-    assert_eq!(hits.len(), 100, "every monitor was probed");
-    for (name, times) in &hits {
+    let counted = hits.lock().expect("hits").clone();
+    assert_eq!(counted.len(), 100, "every monitor was probed");
+    for (name, times) in &counted {
         let window: Vec<Instant> = times
             .iter()
             .copied()
@@ -267,10 +267,39 @@ async fn two_instances_share_writes_and_probe_each_monitor_once_per_interval() {
     }
     println!(
         "cluster: 100 monitors, {} probes counted at the target in 31 s, each 10 s apart",
-        hits.values()
+        counted
+            .values()
             .map(|t| t.iter().filter(|t| **t >= from && **t < to).count())
             .sum::<usize>()
     );
+
+    // Kill one instance: its leases expire and the other takes every monitor over.
+    drop(b);
+    let killed = Instant::now();
+    loop {
+        if lease_counts(&url).await == [100] {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "the survivor never took the monitors over"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "cluster: the survivor holds all 100 monitors {:?} after the kill",
+        killed.elapsed()
+    );
+    let since = Instant::now();
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let counted = hits.lock().expect("hits").clone();
+    for (name, times) in &counted {
+        assert!(
+            times.iter().any(|t| *t >= since),
+            "{name} is probed again after the takeover"
+        );
+    }
+    drop(a);
 }
 
 async fn get(url: &str) -> (u16, Option<String>, String) {
@@ -296,6 +325,12 @@ async fn a_stopped_database_serves_the_last_snapshot_and_recovers() {
         .expect("cluster");
     let url = cluster.create_database();
     let (store, key) = prepare(&url).await;
+    let (target, hits) = counting_target().await;
+    let monitor = http_monitor(0, &target);
+    store
+        .save_monitor(&monitor, &meta())
+        .await
+        .expect("monitor");
     drop(store);
     let h = Instance::start(&url);
     h.wait_ready().await;
@@ -304,6 +339,7 @@ async fn a_stopped_database_serves_the_last_snapshot_and_recovers() {
     assert_eq!(r.status(), 201);
 
     tokio::task::block_in_place(|| cluster.stop());
+    let outage = chrono::Utc::now();
     // The watchdog notices within a couple of seconds.
     let started = Instant::now();
     loop {
@@ -351,6 +387,25 @@ async fn a_stopped_database_serves_the_last_snapshot_and_recovers() {
         "{err}"
     );
 
+    // Monitors go on probing while the database is away (one interval is 10 s).
+    let probed_during = Instant::now();
+    loop {
+        let probed = hits
+            .lock()
+            .expect("hits")
+            .values()
+            .flatten()
+            .any(|t| *t >= probed_during);
+        if probed {
+            break;
+        }
+        assert!(
+            probed_during.elapsed() < Duration::from_secs(15),
+            "no probe while the database was down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = chrono::Utc::now();
     tokio::task::block_in_place(|| cluster.start_server());
     let started = Instant::now();
     loop {
@@ -373,4 +428,22 @@ async fn a_stopped_database_serves_the_last_snapshot_and_recovers() {
     assert!(body.contains("After the outage") && body.contains("Before the outage"));
     let (_, _, page) = get(&format!("{base}/")).await;
     assert!(!page.contains("Live updates are paused"));
+
+    // The results taken during the outage were kept and written once it ended.
+    let store = herald_store::open(&url).await.expect("open");
+    let started = Instant::now();
+    loop {
+        let results = store
+            .recent_results(&monitor.id, outage, 100)
+            .await
+            .expect("results");
+        if results.iter().any(|r| r.at >= outage && r.at <= back) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "results from the outage were not written: {results:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
