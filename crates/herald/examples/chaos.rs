@@ -10,14 +10,13 @@
 //!
 //!     chaos --herald target/release/herald --seconds 60 --instances 3 --subscribers 50
 
+#[path = "../tests/common/process.rs"]
+mod process;
 #[path = "../tests/common/sinks.rs"]
 mod sinks;
 
-use herald_core::access::Role;
 use herald_core::audience::{Subscriber, SubscriberMode, SubscriberState};
-use herald_core::datafile::{DataFile, Format};
 use herald_store::testing::{free_port, PgCluster};
-use herald_store::{ImportOptions, WriteMeta};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -119,15 +118,9 @@ async fn main() {
     let url = pg.create_database();
     let (sink, record) = sinks::http_sink(sinks::Behaviour::default()).await;
 
-    // The page, the subscribers and an API key, written before any server starts.
-    let store = herald_store::open(&url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    let file = DataFile::parse(herald::app::DEMO_FILE, Format::Toml).expect("example");
+    // The page, an API key and the subscribers, written before any server starts.
+    let (store, key) = process::prepare(&url, None).await;
     let now = chrono::Utc::now();
-    store
-        .import(file, now, &ImportOptions::default())
-        .await
-        .expect("import");
     let subs: Vec<Subscriber> = (0..subscribers)
         .map(|i| Subscriber {
             id: herald_store::random_id(),
@@ -142,20 +135,6 @@ async fn main() {
         })
         .collect();
     store.import_subscribers(&subs).await.expect("subscribers");
-    let key = herald::auth::new_secret(20);
-    let meta = WriteMeta {
-        actor: "chaos".into(),
-        now,
-    };
-    store
-        .create_api_key(
-            "chaos",
-            &herald::auth::secret_hash(&key),
-            Role::Owner,
-            &meta,
-        )
-        .await
-        .expect("key");
 
     let cluster = Arc::new(Cluster {
         binary,

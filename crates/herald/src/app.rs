@@ -69,6 +69,8 @@ pub struct AppState {
     /// The last input the snapshot was built from, kept to redraw it as stale when the database
     /// goes away.
     last_input: Arc<std::sync::Mutex<Option<SnapshotInput>>>,
+    /// Whether the page's public address is `https://` (security headers read it per request).
+    pub https: Arc<AtomicBool>,
     /// Where the static mirror is kept (a folder, a bucket, both or nowhere).
     pub mirrors: Vec<crate::mirror::Target>,
     /// Counts new snapshots (the mirrors follow it).
@@ -104,6 +106,7 @@ impl AppState {
             instance: Arc::from(herald_store::random_id().as_str()),
             last_input: Arc::default(),
             mirrors: Vec::new(),
+            https: Arc::new(AtomicBool::new(false)),
             swapped: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
@@ -166,6 +169,8 @@ impl AppState {
         if let Ok(mut url) = self.page_url.write() {
             url.clone_from(&doc.page.url);
         }
+        self.https
+            .store(doc.page.url.starts_with("https://"), Ordering::Relaxed);
         let input = SnapshotInput {
             doc,
             history,
@@ -240,13 +245,6 @@ impl AppState {
         }
         let state = self.clone();
         tokio::spawn(async move { state.announce(topic).await });
-    }
-
-    /// Whether the page's public address is `https://`.
-    pub fn page_is_https(&self) -> bool {
-        self.page_url
-            .read()
-            .is_ok_and(|u| u.starts_with("https://"))
     }
 
     /// The page's public address without a trailing slash.

@@ -5,20 +5,20 @@
 //! everything recovers without a hand when the database returns.
 
 use axum::extract::{Path, State};
-use herald_core::access::Role;
-use herald_core::datafile::{DataFile, Format};
 use herald_core::monitor::{MonitorSpec, ProbeSpec};
 use herald_store::testing::{free_port, shared_cluster, PgCluster};
-use herald_store::{ImportOptions, Store, WriteMeta};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One `herald serve` process.
+mod common;
+
+use common::process::{meta, prepare, serve, wait_for, Process};
+
+/// One `herald serve` process on the database at `database_url`.
 struct Instance {
     port: u16,
-    child: Child,
+    _process: Process,
     _dir: tempfile::TempDir,
 }
 
@@ -26,18 +26,15 @@ impl Instance {
     fn start(database_url: &str) -> Instance {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("HERALD_DATABASE_URL", database_url)
-            .env("HERALD_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start herald");
+        let process = serve(
+            std::path::Path::new(env!("CARGO_BIN_EXE_herald")),
+            dir.path(),
+            port,
+            &[("HERALD_DATABASE_URL", database_url)],
+        );
         Instance {
             port,
-            child,
+            _process: process,
             _dir: dir,
         }
     }
@@ -47,53 +44,8 @@ impl Instance {
     }
 
     async fn wait_ready(&self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = reqwest::get(format!("{}/readyz", self.base())).await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("herald on port {} did not become ready", self.port);
+        wait_for(&format!("{}/readyz", self.base())).await;
     }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn meta() -> WriteMeta {
-    WriteMeta {
-        actor: "test".into(),
-        now: chrono::Utc::now(),
-    }
-}
-
-/// A migrated database at `url` holding the example page, and an owner's API key.
-async fn prepare(url: &str) -> (Arc<dyn Store>, String) {
-    let store = herald_store::open(url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    let file = DataFile::parse(herald::app::DEMO_FILE, Format::Toml).expect("example");
-    store
-        .import(file, chrono::Utc::now(), &ImportOptions::default())
-        .await
-        .expect("import");
-    let key = herald::auth::new_secret(20);
-    store
-        .create_api_key(
-            "cluster test",
-            &herald::auth::secret_hash(&key),
-            Role::Owner,
-            &meta(),
-        )
-        .await
-        .expect("api key");
-    (store, key)
 }
 
 async fn create_incident(base: &str, key: &str, name: &str) -> reqwest::Response {
@@ -196,7 +148,7 @@ async fn lease_counts(url: &str) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_writes_and_probe_each_monitor_once_per_interval() {
     let url = shared_cluster().create_database();
-    let (store, key) = prepare(&url).await;
+    let (store, key) = prepare(&url, None).await;
     let (target, hits) = counting_target().await;
     for i in 0..100 {
         store
@@ -324,7 +276,7 @@ async fn a_stopped_database_serves_the_last_snapshot_and_recovers() {
         .await
         .expect("cluster");
     let url = cluster.create_database();
-    let (store, key) = prepare(&url).await;
+    let (store, key) = prepare(&url, None).await;
     let (target, hits) = counting_target().await;
     let monitor = http_monitor(0, &target);
     store

@@ -4,17 +4,12 @@
 
 use herald_store::testing::free_port;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Process(Child);
+mod common;
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::process::{wait_for, Process};
 
 fn demo(env: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
@@ -30,20 +25,6 @@ fn demo(env: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
         .spawn()
         .expect("start herald");
     (Process(child), format!("http://127.0.0.1:{port}"), dir)
-}
-
-async fn wait_for(url: &str) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} never answered");
 }
 
 fn header(r: &reqwest::Response, name: &str) -> String {

@@ -3,66 +3,25 @@
 //! all resolve, its v2 JSON reads like the live API; a server with `mirror.dir` rewrites the
 //! mirror after a change; and a server started while its PostgreSQL is down serves the mirror.
 
-use herald_core::access::Role;
-use herald_core::datafile::{DataFile, Format};
 use herald_store::testing::free_port;
-use herald_store::{ImportOptions, WriteMeta};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Process(Child);
+mod common;
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::process::{prepare, wait_for, Process};
 
 const BIN: &str = env!("CARGO_BIN_EXE_herald");
 
-/// A SQLite database in `dir` with the example page (its address on `port`) and an owner's key.
-async fn prepare(dir: &Path, port: u16) -> String {
-    let url = format!("sqlite://{}", dir.join("herald.db").display());
-    let store = herald_store::open(&url).await.expect("open");
-    store.migrate().await.expect("migrate");
-    let mut file = DataFile::parse(herald::app::DEMO_FILE, Format::Toml).expect("example");
-    file.page.url = format!("http://127.0.0.1:{port}");
-    let now = chrono::Utc::now();
-    store
-        .import(file, now, &ImportOptions::default())
-        .await
-        .expect("import");
-    let key = herald::auth::new_secret(20);
-    let meta = WriteMeta {
-        actor: "test".into(),
-        now,
-    };
-    store
-        .create_api_key(
-            "mirror",
-            &herald::auth::secret_hash(&key),
-            Role::Owner,
-            &meta,
-        )
-        .await
-        .expect("key");
-    key
+fn serve(data: &Path, port: u16, env: &[(&str, &str)]) -> Process {
+    common::process::serve(Path::new(BIN), data, port, env)
 }
 
-fn serve(data: &Path, port: u16, env: &[(&str, &str)]) -> Process {
-    Process(
-        Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data)
-            .env("HERALD_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start herald"),
-    )
+/// A SQLite database in `dir` with the example page (its address on `port`); returns the key.
+async fn prepare_sqlite(dir: &Path, port: u16) -> String {
+    let url = format!("sqlite://{}", dir.join("herald.db").display());
+    prepare(&url, Some(port)).await.1
 }
 
 /// Python's plain static file server on `dir`.
@@ -78,20 +37,6 @@ fn static_server(dir: &Path, port: u16) -> Process {
             .spawn()
             .expect("python3 -m http.server"),
     )
-}
-
-async fn wait_for(url: &str) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} never answered");
 }
 
 async fn fetch(url: &str) -> (u16, String, Vec<u8>) {
@@ -123,7 +68,7 @@ async fn the_mirror_on_a_static_server_answers_like_the_live_one() {
     let data = tempfile::tempdir().expect("dir");
     let out = tempfile::tempdir().expect("dir");
     let port = free_port();
-    prepare(data.path(), port).await;
+    prepare_sqlite(data.path(), port).await;
     let _live = serve(data.path(), port, &[]);
     let live = format!("http://127.0.0.1:{port}");
     wait_for(&format!("{live}/readyz")).await;
@@ -227,7 +172,7 @@ async fn a_configured_mirror_follows_changes_and_serves_a_server_whose_database_
     let data = tempfile::tempdir().expect("dir");
     let out = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let key = prepare(data.path(), port).await;
+    let key = prepare_sqlite(data.path(), port).await;
     let mirror_dir = out.path().to_str().expect("utf-8").to_string();
     let live = serve(data.path(), port, &[("HERALD_MIRROR_DIR", &mirror_dir)]);
     let base = format!("http://127.0.0.1:{port}");
@@ -328,7 +273,7 @@ async fn a_configured_bucket_mirror_follows_changes() {
 
     let data = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let key = prepare(data.path(), port).await;
+    let key = prepare_sqlite(data.path(), port).await;
     let _live = serve(
         data.path(),
         port,

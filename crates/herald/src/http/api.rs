@@ -122,12 +122,12 @@ native_routes!(
     )
 )]
 async fn page(
-    state: State<AppState>,
+    state: State<crate::http::public::ReadState>,
     method: Method,
-    uri: OriginalUri,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    crate::http::public::snapshot(state, method, uri, headers).await
+    crate::http::public::from_snapshot(&state, method, uri, headers)
 }
 
 pub(crate) fn id(raw: &str) -> Result<Id, AppError> {

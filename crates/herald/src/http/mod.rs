@@ -63,7 +63,6 @@ fn routes(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(charts::routes())
         .merge(subscriptions::routes())
-        .fallback(public::snapshot)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -72,8 +71,11 @@ fn routes(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.https.clone(),
             security::headers,
         ))
+        // Added after the layers: the public read path (a GET answered from memory) sets its
+        // security headers itself and needs neither a body limit nor a time-out.
+        .fallback(public::snapshot)
         .with_state(state)
 }

@@ -116,11 +116,42 @@ fn lookup<'a>(
     })
 }
 
+/// What the public read path needs of the state: three pointers, cheap to clone per request.
+#[derive(Clone)]
+pub struct ReadState {
+    snapshot: std::sync::Arc<arc_swap::ArcSwap<crate::render::Snapshot>>,
+    stale: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    https: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl axum::extract::FromRef<AppState> for ReadState {
+    fn from_ref(state: &AppState) -> Self {
+        ReadState {
+            snapshot: state.snapshot.clone(),
+            stale: state.stale.clone(),
+            https: state.https.clone(),
+        }
+    }
+}
+
 /// Serves any public path from the snapshot.
 pub async fn snapshot(
-    State(state): State<AppState>,
+    State(state): State<ReadState>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let tls = crate::http::security::behind_tls(&headers, &state.https);
+    let mut response = from_snapshot(&state, method, uri, headers);
+    crate::http::security::apply(&mut response, false, tls);
+    response
+}
+
+/// The snapshot's answer for a path, without the security headers (the caller adds them).
+pub(crate) fn from_snapshot(
+    state: &ReadState,
+    method: Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {

@@ -9,11 +9,12 @@
 //! - `Strict-Transport-Security` when the request came over TLS through a proxy
 //!   (`X-Forwarded-Proto: https`) or the page's address is `https://`.
 
-use crate::app::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 const CSP_PUBLIC: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: https: http:; font-src 'self'; connect-src 'self'; object-src 'none'; \
@@ -23,15 +24,31 @@ const CSP_ADMIN: &str = "default-src 'self'; script-src 'self'; style-src 'self'
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The middleware for every route but the public read path: `page_https` says whether the
+/// page's address is `https://` (kept by the snapshot refresher).
+pub async fn headers(
+    State(page_https): State<Arc<AtomicBool>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let admin = req.uri().path().starts_with("/admin");
-    let tls = req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-        || state.page_is_https();
+    let tls = behind_tls(req.headers(), &page_https);
     let mut response = next.run(req).await;
+    apply(&mut response, admin, tls);
+    response
+}
+
+/// Whether the request came over TLS (through a proxy) or the page lives at `https://`.
+pub fn behind_tls(request: &axum::http::HeaderMap, page_https: &AtomicBool) -> bool {
+    page_https.load(Ordering::Relaxed)
+        || request
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+/// Sets the security headers on `response` and counts it.
+pub fn apply(response: &mut Response, admin: bool, tls: bool) {
     let class = match response.status().as_u16() {
         100..=399 => "ok",
         400..=499 => "4xx",
@@ -64,5 +81,4 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
             HeaderValue::from_static(HSTS),
         );
     }
-    response
 }

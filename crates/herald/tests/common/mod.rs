@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 pub mod fanout;
+pub mod process;
 pub mod sinks;
 
 pub const EXAMPLE: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
