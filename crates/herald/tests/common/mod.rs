@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
+pub mod chaos;
 pub mod fanout;
 pub mod process;
 pub mod sinks;
