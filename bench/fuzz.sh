@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time with cargo-fuzz (libFuzzer; needs a nightly
-# toolchain): the Markdown renderer, the data-file importer's parser, the configuration loader
-# and the alert payload parsers. Seeds come from fuzz/seeds; the corpus grows in fuzz/corpus.
+# toolchain): the Markdown renderer, the data-file importer's parser, the configuration loader,
+# the alert payload parsers and the form parser. Seeds come from fuzz/seeds; the corpus grows
+# in fuzz/corpus.
 #   FUZZ_SECONDS=60 bench/fuzz.sh [target...]
 # Prints one line per target, `RESULT target=.. seconds=.. runs=.. crashes=..`, and exits non-zero
 # when a target found a crash (its input is kept under fuzz/artifacts/<target>/).
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${FUZZ_SECONDS:-60}
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(markdown datafile config payloads)
+[ "${#targets[@]}" -gt 0 ] || targets=(markdown datafile config payloads form)
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 

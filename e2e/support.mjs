@@ -79,7 +79,12 @@ export async function openPage(browser, { width = 1280, height = 900, colorSchem
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  // A request the page itself gave up on (a reload while the favicon loads) is not a fault of
+  // the server; every other failure is.
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    if (why !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} (${why})`);
+  });
   return { page, problems, close: () => context.close() };
 }
 

@@ -120,6 +120,7 @@ fn refuse(field: &'static str, message: impl Into<String>) -> SubscriberError {
 
 /// A plausible email address: one `@`, something on each side, a dot in the domain, no spaces.
 pub fn check_email(raw: &str) -> Result<String, SubscriberError> {
+    crate::text::line("email", raw).map_err(|e| refuse("email", e.message))?;
     let email = raw.trim().to_ascii_lowercase();
     let ok = email.len() <= 254
         && !email.contains(char::is_whitespace)
@@ -136,6 +137,7 @@ pub fn check_email(raw: &str) -> Result<String, SubscriberError> {
 
 /// An http(s) URL without spaces.
 pub fn check_endpoint(raw: &str) -> Result<String, SubscriberError> {
+    crate::text::line("endpoint", raw).map_err(|e| refuse("endpoint", e.message))?;
     let url = raw.trim();
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2048

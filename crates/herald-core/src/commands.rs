@@ -255,6 +255,88 @@ fn check_body(body: &str) -> Result<(), CommandError> {
     }
 }
 
+impl From<crate::text::TextError> for CommandError {
+    fn from(e: crate::text::TextError) -> Self {
+        invalid(e.field, e.message)
+    }
+}
+
+/// Refuses control characters in every text a command carries, before anything else is
+/// checked: names, titles, URLs and zones are single lines; bodies and descriptions may hold
+/// newlines and tabs (see [`crate::text`]).
+fn check_texts(command: &Command) -> Result<(), CommandError> {
+    use crate::text::{line_opt, multiline_opt};
+    match command {
+        Command::SetPage {
+            name,
+            url,
+            time_zone,
+        } => {
+            line_opt("name", name.as_deref())?;
+            line_opt("url", url.as_deref())?;
+            line_opt("time_zone", time_zone.as_deref())?;
+        }
+        Command::CreateComponent(input) | Command::UpdateComponent { input, .. } => {
+            line_opt("name", input.name.as_deref())?;
+            multiline_opt(
+                "description",
+                input.description.as_ref().and_then(|d| d.as_deref()),
+            )?;
+        }
+        Command::CreateGroup(input) | Command::UpdateGroup { input, .. } => {
+            line_opt("name", input.name.as_deref())?;
+            multiline_opt(
+                "description",
+                input.description.as_ref().and_then(|d| d.as_deref()),
+            )?;
+        }
+        Command::CreateIncident(input) | Command::UpdateIncident { input, .. } => {
+            line_opt("name", input.name.as_deref())?;
+            multiline_opt("body", input.body.as_deref())?;
+        }
+        Command::EditUpdate { body, .. } => multiline_opt("body", body.as_deref())?,
+        Command::SavePostmortem { input, .. } => {
+            multiline_opt("body", input.body.as_deref())?;
+            line_opt(
+                "timeline_zone_label",
+                input
+                    .timeline_zone_label
+                    .as_ref()
+                    .and_then(|z| z.as_deref()),
+            )?;
+            multiline_opt(
+                "timeline_note",
+                input.timeline_note.as_ref().and_then(|n| n.as_deref()),
+            )?;
+            for (n, row) in input.timeline.iter().flatten().enumerate() {
+                multiline_opt(&format!("timeline[{n}].activity"), Some(&row.activity))?;
+            }
+            for (field, text) in [
+                ("contributing_factors", &input.contributing_factors),
+                ("stabilization_steps", &input.stabilization_steps),
+                ("impact", &input.impact),
+                ("corrective_actions", &input.corrective_actions),
+            ] {
+                multiline_opt(field, text.as_deref())?;
+            }
+        }
+        Command::CreateMaintenance(input) | Command::UpdateMaintenance { input, .. } => {
+            line_opt("name", input.name.as_deref())?;
+            multiline_opt("body", input.body.as_deref())?;
+        }
+        Command::DeleteComponent { .. }
+        | Command::DeleteGroup { .. }
+        | Command::DeleteIncident { .. }
+        | Command::DeleteUpdate { .. }
+        | Command::PublishPostmortem { .. }
+        | Command::RevertPostmortem { .. }
+        | Command::DeletePostmortem { .. }
+        | Command::DeleteMaintenance { .. }
+        | Command::AdvanceMaintenances => {}
+    }
+    Ok(())
+}
+
 /// The impact components' statuses suggest when the caller gives none.
 fn impact_from(statuses: impl IntoIterator<Item = ComponentStatus>) -> Impact {
     match ComponentStatus::worst(statuses) {
@@ -377,6 +459,7 @@ pub fn apply(
         events: vec![],
         ctx,
     };
+    check_texts(&command)?;
     let subject = run(&mut w, command)?;
     crate::datafile::sort_document(&mut w.doc);
     Ok(Outcome {

@@ -18,6 +18,16 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Longest name accepted for any object (Statuspage's limit).
 pub const MAX_NAME: usize = 255;
 
+/// Largest data file read.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How deep a data file may nest (a real one nests five levels) and how many members a list
+/// may have (no bound that a real page could reach).
+const FILE_SHAPE: crate::text::Shape = crate::text::Shape {
+    depth: 32,
+    members: usize::MAX,
+};
+
 /// A data file that could not be read: where, and what is wrong.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DataFileError {
@@ -260,6 +270,21 @@ impl Format {
 impl DataFile {
     /// Reads a data file's text. Syntax and type errors carry line and column.
     pub fn parse(text: &str, format: Format) -> Result<DataFile, DataFileError> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(DataFileError::Syntax(format!(
+                "the file is larger than {} MiB",
+                MAX_FILE_BYTES / (1024 * 1024)
+            )));
+        }
+        // Bounded before a parser sees it: no file can nest deep enough to exhaust a stack.
+        let shape = match format {
+            Format::Toml => crate::text::toml_shape(text, FILE_SHAPE),
+            Format::Json if crate::text::json_holds_nul(text.as_bytes()) => {
+                Err("a string holds a NUL character (\\u0000)".into())
+            }
+            Format::Json => crate::text::json_shape(text.as_bytes(), FILE_SHAPE),
+        };
+        shape.map_err(|why| DataFileError::Syntax(format!("the file {why}")))?;
         let file: DataFile = match format {
             Format::Toml => toml::from_str(text).map_err(|e| DataFileError::Syntax(e.to_string())),
             Format::Json => {
@@ -466,6 +491,7 @@ impl DataFile {
 
     fn validate(&self) -> Result<(), DataFileError> {
         check_name("page.name", &self.page.name)?;
+        crate::text::line("page.url", &self.page.url).map_err(|e| invalid(e.field, e.message))?;
         if crate::timefmt::zone(&self.page.time_zone).is_none() {
             return Err(invalid(
                 "page.time_zone",
@@ -485,10 +511,18 @@ impl DataFile {
         for (n, g) in self.component_groups.iter().enumerate() {
             unique(format!("component_groups[{n}].id"), &g.id)?;
             check_name(&format!("component_groups[{n}].name"), &g.name)?;
+            check_text(
+                &format!("component_groups[{n}].description"),
+                g.description.as_deref(),
+            )?;
         }
         for (n, c) in self.components.iter().enumerate() {
             unique(format!("components[{n}].id"), &c.id)?;
             check_name(&format!("components[{n}].name"), &c.name)?;
+            check_text(
+                &format!("components[{n}].description"),
+                c.description.as_deref(),
+            )?;
             if let Some(g) = &c.group {
                 if !groups.contains(g) {
                     return Err(invalid(
@@ -540,7 +574,29 @@ impl DataFile {
                 }
             }
             if let Some(p) = &i.postmortem {
+                for (field, text) in [
+                    ("body", &p.body),
+                    ("contributing_factors", &p.contributing_factors),
+                    ("stabilization_steps", &p.stabilization_steps),
+                    ("impact", &p.impact),
+                    ("corrective_actions", &p.corrective_actions),
+                ] {
+                    check_text(&format!("{at}.postmortem.{field}"), Some(text))?;
+                }
+                crate::text::line_opt(
+                    &format!("{at}.postmortem.timeline_zone_label"),
+                    p.timeline_zone_label.as_deref(),
+                )
+                .map_err(|e| invalid(e.field, e.message))?;
+                check_text(
+                    &format!("{at}.postmortem.timeline_note"),
+                    p.timeline_note.as_deref(),
+                )?;
                 for (k, row) in p.timeline.iter().enumerate() {
+                    check_text(
+                        &format!("{at}.postmortem.timeline[{k}].activity"),
+                        Some(&row.activity),
+                    )?;
                     if row.activity.trim().is_empty() {
                         return Err(invalid(
                             format!("{at}.postmortem.timeline[{k}].activity"),
@@ -628,7 +684,13 @@ impl DataFile {
     }
 }
 
+/// A multi-line text (a description, a body) free of control characters.
+fn check_text(place: &str, text: Option<&str>) -> Result<(), DataFileError> {
+    crate::text::multiline_opt(place, text).map_err(|e| invalid(e.field, e.message))
+}
+
 fn check_name(place: &str, name: &str) -> Result<(), DataFileError> {
+    crate::text::line(place, name).map_err(|e| invalid(e.field, e.message))?;
     if name.trim().is_empty() {
         Err(invalid(place, "must not be empty"))
     } else if name.chars().count() > MAX_NAME {
@@ -649,6 +711,7 @@ fn check_updates<S>(
 ) -> Result<(), DataFileError> {
     for (k, u) in updates.iter().enumerate() {
         unique(format!("{at}.updates[{k}].id"), &u.id)?;
+        check_text(&format!("{at}.updates[{k}].body"), Some(&u.body))?;
         for (j, a) in u.affected_components.iter().enumerate() {
             known(
                 format!("{at}.updates[{k}].affected_components[{j}].component"),

@@ -26,7 +26,8 @@ pub use state::{observe, MonitorState, MonitorStatus, Transition};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProbeSpec {
-    /// An HTTP(S) request.
+    /// An HTTP(S) request. Secret (see [`crate::secret`]): the URL's credentials and secret
+    /// parameters, every header value, the body.
     Http {
         url: String,
         #[serde(default = "get")]
@@ -74,13 +75,15 @@ pub enum ProbeSpec {
         warn_days: u32,
     },
     /// A push from a cron job or service to `/api/push/{token}`; down when none arrived for
-    /// longer than the monitor's interval plus `grace_seconds`.
+    /// longer than the monitor's interval plus `grace_seconds`. Secret: the token (who knows it
+    /// can push).
     Heartbeat {
         token: String,
         #[serde(default)]
         grace_seconds: u32,
     },
-    /// A PostgreSQL connection and query, optionally checking replica lag.
+    /// A PostgreSQL connection and query, optionally checking replica lag. Secret: the URL's
+    /// credentials.
     Postgres {
         url: String,
         #[serde(default = "select_one")]
@@ -89,7 +92,7 @@ pub enum ProbeSpec {
         #[serde(default)]
         max_replica_lag_seconds: Option<u32>,
     },
-    /// A MySQL connection and query.
+    /// A MySQL connection and query. Secret: the URL's credentials.
     Mysql {
         url: String,
         #[serde(default = "select_one")]

@@ -20,7 +20,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 /// Tables that hold runtime state, not data worth restoring.
-const RUNTIME_TABLES: &[&str] = &["leases", "instances", "_sqlx_migrations"];
+const RUNTIME_TABLES: &[&str] = &["leases", "instances", "write_probe", "_sqlx_migrations"];
 
 /// What a backup or restore moved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -47,6 +47,10 @@ pub enum StoreError {
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database answers but refuses to write: its disk is full, it is read-only, or the
+    /// disk failed the write. Nothing was changed.
+    #[error("the database cannot take writes: {0}")]
+    CannotWrite(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -62,8 +66,47 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref db) if db.is_unique_violation() => StoreError::Conflict {
                 what: db.message().to_string(),
             },
+            sqlx::Error::Database(ref db) if connection_lost(db.as_ref()) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(ref db) => match write_refusal(db.as_ref()) {
+                Some(why) => StoreError::CannotWrite(why.to_string()),
+                None => StoreError::Other(e.to_string()),
+            },
             other => StoreError::Other(other.to_string()),
         }
+    }
+}
+
+/// A PostgreSQL error's SQLSTATE, or `None` for another engine's error.
+fn sqlstate(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .map(|pg| pg.code().to_string())
+}
+
+/// Whether a PostgreSQL error says the connection or the server went away (class 08, and
+/// class 57P: shut down, restarting, or the session ended by an administrator).
+fn connection_lost(db: &dyn sqlx::error::DatabaseError) -> bool {
+    sqlstate(db).is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+/// Why a database error means "no writes possible now", when it does. SQLite codes are
+/// extended result codes (the primary code is the low byte); PostgreSQL's are SQLSTATEs.
+fn write_refusal(db: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+    if let Some(state) = sqlstate(db) {
+        return match state.as_str() {
+            "53100" => Some("the disk is full"),
+            "25006" => Some("the database is read-only"),
+            "58030" => Some("the disk failed a write"),
+            "53200" => Some("the database server is out of memory"),
+            _ => None,
+        };
+    }
+    match db.code()?.parse::<i32>().ok()? & 0xff {
+        13 => Some("the disk is full"),              // SQLITE_FULL
+        8 => Some("the database file is read-only"), // SQLITE_READONLY
+        10 => Some("the disk failed a write"),       // SQLITE_IOERR
+        _ => None,
     }
 }
 
@@ -178,6 +221,11 @@ pub trait Store:
     /// Answers when the database does.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Commits a small write (a 16 KiB row of this instance's, overwritten each time), to tell
+    /// whether the database takes writes: a full disk or a read-only database answers
+    /// [`StoreError::CannotWrite`] here while reads still work.
+    async fn probe_writes(&self, instance: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
     /// The whole page in one consistent read; `None` before a page was set up.
     async fn load(&self) -> StoreResult<Option<PageDocument>>;
 
@@ -197,6 +245,16 @@ pub trait Store:
 
     /// The newest audit entries first.
     async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Adds one audit entry that goes with no other write (sign-ins, their failures and
+    /// lock-outs): `detail` is stored as the entry's `after`.
+    async fn append_audit(
+        &self,
+        meta: &WriteMeta,
+        action: &str,
+        subject: Option<&Id>,
+        detail: serde_json::Value,
+    ) -> StoreResult<()>;
 
     /// What happened to an incident, oldest first.
     async fn incident_events(&self, incident: &Id) -> StoreResult<Vec<IncidentEvent>>;

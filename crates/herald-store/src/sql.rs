@@ -743,6 +743,22 @@ macro_rules! store_impl {
                     Ok(())
                 }
 
+                async fn probe_writes(&self, instance: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                    // Fresh random bytes each time, so the pages really are written out again.
+                    let filler: Vec<u8> = (0..16 * 1024).map(|_| rand::random::<u8>()).collect();
+                    let _guard = self.writer.lock().await;
+                    sqlx::query(
+                        "INSERT INTO write_probe (instance, filler, at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (instance) DO UPDATE SET filler = excluded.filler, at = excluded.at",
+                    )
+                    .bind(instance)
+                    .bind(filler)
+                    .bind(now.timestamp_millis())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
                 #[tracing::instrument(skip_all, fields(engine = $engine))]
                 async fn load(&self) -> StoreResult<Option<PageDocument>> {
                     let mut tx = self.pool.begin().await?;
@@ -1127,6 +1143,13 @@ macro_rules! store_impl {
                         return Err(StoreError::NotFound { what: format!("template {tid}") });
                     }
                     audit(&mut tx, meta.now, &meta.actor, "template.delete", Some(tid), None, None).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn append_audit(&self, meta: &WriteMeta, action: &str, subject: Option<&Id>, detail: serde_json::Value) -> StoreResult<()> {
+                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
+                    audit(&mut tx, meta.now, &meta.actor, action, subject, None, Some(detail)).await?;
                     tx.commit().await?;
                     Ok(())
                 }

@@ -330,17 +330,8 @@ macro_rules! monitoring_impl {
                     .bind(ms(meta.now))
                     .execute(&mut *tx)
                     .await?;
-                    let mut shown = json_value(spec);
-                    if let Some(serde_json::Value::Object(o)) = &mut shown {
-                        // Heartbeat tokens and database URLs are secrets of a kind.
-                        if let Some(serde_json::Value::Object(p)) = o.get_mut("probe") {
-                            for k in ["token", "url"] {
-                                if p.contains_key(k) && matches!(spec.probe, ProbeSpec::Heartbeat { .. } | ProbeSpec::Postgres { .. } | ProbeSpec::Mysql { .. }) {
-                                    p.insert(k.into(), serde_json::Value::String("[hidden]".into()));
-                                }
-                            }
-                        }
-                    }
+                    // The audit log is read by every role: headers, tokens and credentials go in redacted.
+                    let shown = json_value(&herald_core::secret::Redact::redacted(spec));
                     audit(&mut tx, meta, "monitor.save", &spec.id, shown).await?;
                     tx.commit().await?;
                     Ok(())
@@ -591,9 +582,9 @@ macro_rules! monitoring_impl {
                 }
 
                 async fn save_alert_channel(&self, c: &AlertChannel, meta: &WriteMeta) -> StoreResult<()> {
-                    // Webhook URLs carry secrets in their path: the audit entry names the kind only.
-                    let shown = serde_json::json!({"name": c.name, "kind": c.kind.as_str(), "enabled": c.enabled});
-                    self.save_settings("alert_channels", "id", &c.id, to_json(c)?, meta, "alert_channel.save", Some(shown)).await
+                    // Webhook URLs carry secrets in their path: the audit entry shows scheme and host only.
+                    let shown = json_value(&herald_core::secret::Redact::redacted(c));
+                    self.save_settings("alert_channels", "id", &c.id, to_json(c)?, meta, "alert_channel.save", shown).await
                 }
 
                 async fn list_alert_channels(&self) -> StoreResult<Vec<AlertChannel>> {

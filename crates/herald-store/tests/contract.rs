@@ -35,6 +35,21 @@ mod cases {
         store.ping().await.expect("ping");
     }
 
+    pub async fn the_write_probe_overwrites_its_row(store: Arc<dyn Store>) {
+        for _ in 0..3 {
+            store
+                .probe_writes("instance-a", t("2026-01-01T00:00:00Z"))
+                .await
+                .expect("probe");
+        }
+        store
+            .probe_writes("instance-b", t("2026-01-01T00:00:01Z"))
+            .await
+            .expect("probe");
+        // The probe's rows are not part of the page.
+        assert!(store.load().await.expect("load").is_none());
+    }
+
     pub async fn import_stores_the_whole_example(store: Arc<dyn Store>) {
         let report = import(&store, example(), "2026-01-01T00:00:00Z")
             .await
@@ -550,6 +565,47 @@ mod accounts {
     }
 }
 
+mod audit {
+    use super::*;
+
+    pub async fn standalone_audit_entries_are_kept(store: Arc<dyn Store>) {
+        let meta = WriteMeta {
+            actor: "user:ops@acme.test".into(),
+            now: t("2026-01-01T00:00:00Z"),
+        };
+        let uid = Id::derive("someone");
+        let detail = serde_json::json!({"outcome": "signed_in", "address": "203.0.113.7"});
+        store
+            .append_audit(&meta, "session.sign_in", Some(&uid), detail.clone())
+            .await
+            .expect("append");
+        let later = WriteMeta {
+            actor: "user:nobody@acme.test".into(),
+            now: t("2026-01-01T00:01:00Z"),
+        };
+        let refused = serde_json::json!({"outcome": "refused", "address": "2001:db8::/64"});
+        store
+            .append_audit(&later, "session.sign_in_failed", None, refused.clone())
+            .await
+            .expect("append");
+        let log = store.audit_log(10).await.expect("audit");
+        assert_eq!(log.len(), 2);
+        assert_eq!(
+            (
+                log[0].actor.as_str(),
+                log[0].action.as_str(),
+                &log[0].subject_id
+            ),
+            ("user:nobody@acme.test", "session.sign_in_failed", &None)
+        );
+        assert_eq!(log[0].after.as_ref(), Some(&refused));
+        assert_eq!(log[0].at, later.now);
+        assert_eq!(log[1].subject_id.as_deref(), Some(uid.as_str()));
+        assert_eq!(log[1].after.as_ref(), Some(&detail));
+        assert_eq!(log[1].before, None);
+    }
+}
+
 mod audience {
     use super::*;
     use herald_core::audience::*;
@@ -686,12 +742,15 @@ macro_rules! contract {
 
 use accounts::*;
 use audience::*;
+use audit::*;
 use cases::*;
 use commands::*;
 
 contract!(
+    the_write_probe_overwrites_its_row,
     subscribers_and_templates,
     users_sessions_and_api_keys,
+    standalone_audit_entries_are_kept,
     commands_commit_with_history_events_and_audit,
     a_refused_command_writes_nothing,
     deleting_removes_objects_and_their_children,

@@ -5,6 +5,7 @@
 //! Sending is best effort and in the background: a few quick retries, then a warning in the
 //! log. Webhook URLs carry their secret in the path, so logs name only scheme and host.
 
+use crate::netguard::{Guard, TargetPolicy};
 use chrono::{DateTime, Utc};
 use herald_core::monitor::{AlertChannel, ChannelKind};
 use serde_json::{json, Value};
@@ -127,30 +128,69 @@ pub enum AlertError {
     Failed(String),
 }
 
+/// Why one try failed.
+enum Failure {
+    /// The target guard refused the target: trying again changes nothing.
+    Refused(String),
+    Other(String),
+}
+
 /// Sends team alerts. Cheap to share.
 #[derive(Clone)]
 pub struct Alerter {
-    http: reqwest::Client,
+    /// Connects only where `guard` allows; `None` only in the placeholder a state starts with
+    /// when not even that client could be built.
+    http: Option<reqwest::Client>,
+    guard: Guard,
     mail: Option<Arc<crate::mail::Mailer>>,
     attempts: u32,
 }
 
 impl Alerter {
-    pub fn new(mail: Option<Arc<crate::mail::Mailer>>, timeout: Duration) -> Alerter {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+    /// Fails when the HTTP client cannot be built: sending without the guard is not an option.
+    pub fn new(
+        mail: Option<Arc<crate::mail::Mailer>>,
+        timeout: Duration,
+        guard: Guard,
+    ) -> Result<Alerter, reqwest::Error> {
+        let http = guard.client(Alerter::client_settings(timeout))?;
+        Ok(Alerter {
+            http: Some(http),
+            guard,
+            mail,
+            attempts: 3,
+        })
+    }
+
+    /// What a state holds until `app::prepare` puts the configured one in: no mail, no
+    /// allow-list. If even its client cannot be built it sends no webhooks.
+    pub fn unconfigured() -> Alerter {
+        let guard = Guard::new(TargetPolicy::default());
+        let http = guard
+            .client(Alerter::client_settings(Duration::from_secs(10)))
+            .map_err(|e| tracing::error!(error = %e, "cannot build the team alerts' HTTP client"))
+            .ok();
         Alerter {
             http,
-            mail,
+            guard,
+            mail: None,
             attempts: 3,
         }
     }
 
-    /// Tells one channel, retrying twice with a short pause.
+    fn client_settings(timeout: Duration) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+    }
+
+    /// The target guard, also applied when channels are created.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Tells one channel, retrying twice with a short pause; a target the guard refuses is
+    /// not tried again.
     pub async fn send(&self, channel: &AlertChannel, alert: &TeamAlert) -> Result<(), AlertError> {
         let mut last = String::new();
         for attempt in 0..self.attempts {
@@ -159,33 +199,44 @@ impl Alerter {
             }
             match self.try_send(channel, alert).await {
                 Ok(()) => return Ok(()),
-                Err(e) => last = e,
+                Err(Failure::Refused(e)) => return Err(AlertError::Failed(e)),
+                Err(Failure::Other(e)) => last = e,
             }
         }
         Err(AlertError::Failed(last))
     }
 
-    async fn try_send(&self, channel: &AlertChannel, alert: &TeamAlert) -> Result<(), String> {
+    async fn try_send(&self, channel: &AlertChannel, alert: &TeamAlert) -> Result<(), Failure> {
         match webhook_body(channel.kind, alert) {
             Some(body) => {
-                let r = self
-                    .http
+                self.guard
+                    .check_literal(&channel.target)
+                    .map_err(|e| Failure::Refused(e.to_string()))?;
+                let http = self.http.as_ref().ok_or_else(|| {
+                    Failure::Other("no HTTP client could be built for team alerts".into())
+                })?;
+                let r = http
                     .post(&channel.target)
                     .json(&body)
                     .send()
                     .await
-                    .map_err(|e| format!("no answer: {}", e.without_url()))?;
+                    .map_err(|e| match Guard::refusal(&e) {
+                        Some(refusal) if !refusal.is_transient() => {
+                            Failure::Refused(refusal.to_string())
+                        }
+                        _ => Failure::Other(format!("no answer: {}", e.without_url())),
+                    })?;
                 if r.status().is_success() {
                     Ok(())
                 } else {
-                    Err(format!("answered {}", r.status()))
+                    Err(Failure::Other(format!("answered {}", r.status())))
                 }
             }
             None => {
                 let mailer = self
                     .mail
                     .as_ref()
-                    .ok_or_else(|| "no SMTP server is configured".to_string())?;
+                    .ok_or_else(|| Failure::Other("no SMTP server is configured".into()))?;
                 let mut text = alert.text.clone();
                 if let Some(link) = &alert.link {
                     text.push_str("\n\n");
@@ -194,7 +245,7 @@ impl Alerter {
                 mailer
                     .send_text(&channel.target, &format!("[Herald] {}", alert.title), &text)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| Failure::Other(e.to_string()))
             }
         }
     }
@@ -252,6 +303,39 @@ mod tests {
         let generic = webhook_body(ChannelKind::Webhook, &a).expect("webhook");
         assert_eq!(generic["level"], "down");
         assert!(webhook_body(ChannelKind::Email, &a).is_none());
+    }
+
+    #[tokio::test]
+    async fn refused_targets_are_not_posted_to_nor_retried() {
+        let lookup = crate::netguard::OverrideLookup::new().then(
+            "metadata.alerts.test",
+            ["169.254.169.254".parse().expect("ip")],
+        );
+        let guard = Guard::with_lookup(
+            TargetPolicy::default(),
+            Arc::new(lookup),
+            crate::netguard::VERDICT_TTL,
+        );
+        let alerter = Alerter::new(None, Duration::from_secs(2), guard).expect("alerter");
+        for target in [
+            "http://127.0.0.1:9/hook",
+            "http://metadata.alerts.test/hook",
+        ] {
+            let channel = AlertChannel {
+                id: herald_store::random_id(),
+                name: "ops".into(),
+                kind: ChannelKind::Webhook,
+                target: target.into(),
+                enabled: true,
+            };
+            let started = std::time::Instant::now();
+            let e = alerter.send(&channel, &alert()).await.expect_err("refused");
+            assert!(e.to_string().contains("Herald sends only to public"), "{e}");
+            assert!(
+                started.elapsed() < Duration::from_millis(400),
+                "not retried"
+            );
+        }
     }
 
     #[test]

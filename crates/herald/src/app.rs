@@ -45,8 +45,8 @@ pub struct AppState {
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     /// How often maintenance windows are checked for automatic moves.
     pub maintenance_tick: Duration,
-    /// Sign-in attempts per client address and per email.
-    pub login_limit: Arc<crate::http::limit::RateLimiter>,
+    /// Failed sign-ins per client address and per address and account.
+    pub login_limit: Arc<crate::http::session::Guard>,
     /// Told when monitors, automation, integrations, channels or metrics were changed, so the
     /// monitoring runtime re-reads its configuration.
     pub monitoring_changes: Arc<Notify>,
@@ -64,6 +64,8 @@ pub struct AppState {
     pub notifier: crate::notify::Notifier,
     /// Subscribe attempts per client address and per email.
     pub subscribe_limit: Arc<crate::http::limit::RateLimiter>,
+    /// Confirmation mails sent again to one unconfirmed subscriber: one per window.
+    pub resend_limit: Arc<crate::http::subscriptions::Resends>,
     /// This process's name among instances sharing the database.
     pub instance: Arc<str>,
     /// The last input the snapshot was built from, kept to redraw it as stale when the database
@@ -75,7 +77,15 @@ pub struct AppState {
     pub mirrors: Vec<crate::mirror::Target>,
     /// Counts new snapshots (the mirrors follow it).
     pub swapped: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The last verdict on whether the database takes writes, and when it was reached.
+    write_check: Arc<tokio::sync::Mutex<Option<WriteVerdict>>>,
 }
+
+/// When the write probe last ran, and what it found.
+type WriteVerdict = (std::time::Instant, Result<(), String>);
+
+/// How long a verdict of the write probe is reused by readiness checks.
+pub const WRITE_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, branding: Branding, clock: Clock) -> Self {
@@ -88,27 +98,48 @@ impl AppState {
             clock,
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             maintenance_tick: Duration::from_secs(5),
-            login_limit: Arc::new(crate::http::limit::RateLimiter::new(
-                10,
-                Duration::from_secs(60),
-            )),
+            login_limit: Arc::default(),
             monitoring_changes: Arc::new(Notify::new()),
             monitoring: crate::monitoring::Monitoring::new(Default::default()),
             charts: Arc::default(),
-            alerter: crate::alerting::Alerter::new(None, Duration::from_secs(10)),
+            alerter: crate::alerting::Alerter::unconfigured(),
             page_url: Arc::new(std::sync::RwLock::new(String::new())),
             probing: true,
-            notifier: crate::notify::Notifier::new(Default::default(), None),
+            notifier: crate::notify::Notifier::unconfigured(),
             subscribe_limit: Arc::new(crate::http::limit::RateLimiter::new(
                 10,
                 Duration::from_secs(600),
             )),
+            resend_limit: Arc::default(),
             instance: Arc::from(herald_store::random_id().as_str()),
             last_input: Arc::default(),
             mirrors: Vec::new(),
             https: Arc::new(AtomicBool::new(false)),
             swapped: Arc::new(tokio::sync::watch::Sender::new(0)),
+            write_check: Arc::default(),
         }
+    }
+
+    /// Whether the database takes writes, by a small real write at most every
+    /// [`WRITE_CHECK_EVERY`]; concurrent callers wait for one probe and share its verdict.
+    /// A full disk or a read-only database is invisible to a read, so readiness asks this.
+    pub async fn writable(&self) -> Result<(), String> {
+        let mut last = self.write_check.lock().await;
+        if let Some((at, verdict)) = last.as_ref() {
+            if at.elapsed() < WRITE_CHECK_EVERY {
+                return verdict.clone();
+            }
+        }
+        let verdict = self
+            .store
+            .probe_writes(&self.instance, (self.clock)())
+            .await
+            .map_err(|e| e.to_string());
+        if let Err(why) = &verdict {
+            tracing::warn!(reason = %why, "the database does not take writes");
+        }
+        *last = Some((std::time::Instant::now(), verdict.clone()));
+        verdict
     }
 
     /// Applies a command for `caller` and refreshes the snapshot before returning, so the
@@ -354,17 +385,24 @@ pub async fn prepare(
     let mailer = crate::mail::Mailer::from_config(&config.smtp)
         .context("the [smtp] settings")?
         .map(Arc::new);
-    state.alerter = crate::alerting::Alerter::new(mailer, Duration::from_secs(10));
+    // One guard for subscriber webhooks and team channels: same allow-list, same cache.
+    let guard = crate::netguard::Guard::new(crate::netguard::TargetPolicy::new(
+        config.notify.allow_targets.clone(),
+    ));
+    state.alerter = crate::alerting::Alerter::new(mailer, Duration::from_secs(10), guard.clone())
+        .context("building the HTTP client for team alerts")?;
     let subscriber_mailer = crate::mail::Mailer::with_connections(
         &config.smtp,
         u32::from(config.notify.smtp_connections.unwrap_or(16)),
     )
     .context("the [smtp] settings")?
     .map(Arc::new);
-    state.notifier = crate::notify::Notifier::new(
+    state.notifier = crate::notify::Notifier::with_guard(
         crate::notify::NotifyOptions::from_config(&config.notify),
         subscriber_mailer,
-    );
+        guard,
+    )
+    .context("building the HTTP client for webhooks")?;
     state.probing = config.monitoring.enabled.unwrap_or(true);
     state.monitoring = crate::monitoring::Monitoring::new(crate::monitoring::MonitoringOptions {
         concurrency: usize::from(config.monitoring.concurrency.unwrap_or(512).max(1)),
@@ -512,10 +550,27 @@ async fn maintenance_schedule(state: AppState, shutdown: Arc<Notify>) {
     }
 }
 
-/// Serves `state` on `listener` until `shutdown` completes.
+/// Serves `state` on `listener` until `shutdown` completes, with the default connection
+/// settings.
 pub async fn run(
     state: AppState,
     listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    run_with(
+        state,
+        listener,
+        crate::http::server::Options::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`run`] with connection settings (time limits, caps, trusted proxies) of one's own.
+pub async fn run_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    connections: crate::http::server::Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(Notify::new());
@@ -536,8 +591,7 @@ pub async fn run(
     let shared = state.clone();
     let app = crate::http::router(state);
     tracing::info!(address = %listener.local_addr()?, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    crate::http::server::serve(listener, app, connections, shutdown)
         .await
         .context("HTTP server")?;
     stop.notify_waiters();

@@ -1,14 +1,20 @@
 //! Credentials: argon2 password hashes, random session tokens and API keys (stored as SHA-256
 //! hashes), and the [`Caller`] every write handler asks for — from an API key
 //! (`Authorization: OAuth KEY`, `Bearer KEY`, the bare key, or `?api_key=`) or a session cookie.
+//!
+//! [`require_role`] runs in front of the APIs: an unsafe request is authenticated and its role
+//! checked before a byte of its body is read, and the [`Caller`] it found is handed on to the
+//! handler's extractor instead of being looked up again.
 
 use crate::app::AppState;
 use crate::http::error::AppError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::Response;
 use herald_core::access::Role;
 use sha2::{Digest, Sha256};
 
@@ -120,8 +126,8 @@ fn api_key(parts: &Parts) -> Option<String> {
     })
 }
 
-/// The session token from the cookie header, if any.
-pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+/// The value of the cookie `name` in a request's headers, if any.
+pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -129,9 +135,52 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             c.trim()
-                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
                 .map(|t| t.to_string())
         })
+}
+
+/// The session token from the cookie header, if any.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// Whether a method may change something (and so needs a writer, and a CSRF token on sessions).
+pub fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Finds who is calling: an API key, or a live session (whose unsafe requests must carry the
+/// session's CSRF token).
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
+    let now = (state.clock)();
+    if let Some(key) = api_key(parts) {
+        let found = state.store.api_key_by_hash(&secret_hash(&key), now).await?;
+        return match found {
+            Some(k) => Ok(Caller {
+                role: k.role,
+                credential: Credential::ApiKey { name: k.name },
+            }),
+            None => Err(AppError::Unauthorized),
+        };
+    }
+    if let Some(token) = session_token(&parts.headers) {
+        if let Some(s) = state.store.session(&secret_hash(&token), now).await? {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if is_unsafe(&parts.method) && sent != Some(s.csrf_token.as_str()) {
+                return Err(AppError::Forbidden("missing or wrong CSRF token".into()));
+            }
+            return Ok(Caller {
+                role: s.user.role,
+                credential: Credential::Session {
+                    email: s.user.email,
+                    csrf_token: s.csrf_token,
+                },
+            });
+        }
+    }
+    Err(AppError::Unauthorized)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -141,35 +190,98 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let now = (state.clock)();
-        if let Some(key) = api_key(parts) {
-            let found = state.store.api_key_by_hash(&secret_hash(&key), now).await?;
-            return match found {
-                Some(k) => Ok(Caller {
-                    role: k.role,
-                    credential: Credential::ApiKey { name: k.name },
-                }),
-                None => Err(AppError::Unauthorized),
-            };
+        if let Some(found) = parts.extensions.get::<Caller>() {
+            return Ok(found.clone());
         }
-        if let Some(token) = session_token(&parts.headers) {
-            if let Some(s) = state.store.session(&secret_hash(&token), now).await? {
-                let unsafe_method =
-                    !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if unsafe_method && sent != Some(s.csrf_token.as_str()) {
-                    return Err(AppError::Forbidden("missing or wrong CSRF token".into()));
-                }
-                return Ok(Caller {
-                    role: s.user.role,
-                    credential: Credential::Session {
-                        email: s.user.email,
-                        csrf_token: s.csrf_token,
-                    },
-                });
+        let refused = parts
+            .extensions
+            .get::<Refused>()
+            .and_then(|r| r.0.lock().ok().and_then(|mut e| e.take()));
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        authenticate(parts, state).await
+    }
+}
+
+/// The role an unsafe request needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    /// Nothing: anyone may try (signing in).
+    Nobody,
+    /// Any signed-in caller (signing out).
+    Anyone,
+    Writer,
+    Owner,
+}
+
+/// What an unsafe request to `path` needs; `None` outside the authenticated APIs.
+fn needs(method: &Method, path: &str) -> Option<Needs> {
+    if let Some(rest) = path.strip_prefix("/api/herald/v1") {
+        let rest = rest.trim_end_matches('/');
+        return Some(match rest {
+            "/session" if *method == Method::POST => Needs::Nobody,
+            "/session" => Needs::Anyone,
+            _ if rest == "/users"
+                || rest == "/api-keys"
+                || rest.starts_with("/users/")
+                || rest.starts_with("/api-keys/") =>
+            {
+                Needs::Owner
             }
+            _ => Needs::Writer,
+        });
+    }
+    if path == "/v1" || path.starts_with("/v1/") {
+        return Some(Needs::Writer);
+    }
+    None
+}
+
+/// A refusal [`require_role`] decided on, waiting for the route to be known.
+#[derive(Clone)]
+struct Refused(std::sync::Arc<std::sync::Mutex<Option<AppError>>>);
+
+/// In front of everything (outside the body limit): an unsafe request to the native API or the
+/// Statuspage v1 API is authenticated, and its role checked against what the route does (401
+/// without credentials, 403 for a viewer, or an editor on owner-only routes), before any of its
+/// body is read. A refused request's body is dropped unread and the refusal is answered by the
+/// handler's [`Caller`] extractor once the route matched (so an unknown method still gets 405);
+/// an allowed caller rides on in the request's extensions for that extractor instead.
+pub async fn require_role(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !is_unsafe(req.method()) {
+        return next.run(req).await;
+    }
+    let Some(needed) = needs(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
+    if needed == Needs::Nobody {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let verdict = authenticate(&parts, &state).await.and_then(|caller| {
+        match needed {
+            Needs::Nobody | Needs::Anyone => Ok(()),
+            Needs::Writer => caller.require_write(),
+            Needs::Owner => caller.require_owner(),
         }
-        Err(AppError::Unauthorized)
+        .map(|()| caller)
+    });
+    match verdict {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => {
+            drop(body);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.remove(header::TRANSFER_ENCODING);
+            parts
+                .extensions
+                .insert(Refused(std::sync::Arc::new(std::sync::Mutex::new(Some(e)))));
+            next.run(Request::from_parts(parts, axum::body::Body::empty()))
+                .await
+        }
     }
 }
 
@@ -184,6 +296,45 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("wrong horse battery", &h));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn unsafe_api_routes_need_the_right_role() {
+        let (post, delete, get) = (Method::POST, Method::DELETE, Method::GET);
+        assert_eq!(needs(&post, "/api/herald/v1/session"), Some(Needs::Nobody));
+        assert_eq!(
+            needs(&delete, "/api/herald/v1/session"),
+            Some(Needs::Anyone)
+        );
+        assert_eq!(
+            needs(&post, "/api/herald/v1/incidents"),
+            Some(Needs::Writer)
+        );
+        assert_eq!(needs(&post, "/api/herald/v1/api-keys"), Some(Needs::Owner));
+        assert_eq!(
+            needs(&delete, "/api/herald/v1/api-keys/abc"),
+            Some(Needs::Owner)
+        );
+        assert_eq!(needs(&post, "/api/herald/v1/users"), Some(Needs::Owner));
+        assert_eq!(needs(&post, "/v1/pages/x/incidents"), Some(Needs::Writer));
+        assert_eq!(needs(&post, "/subscribe"), None);
+        assert_eq!(needs(&post, "/admin/login"), None);
+        assert_eq!(needs(&post, "/v1x"), None);
+        assert!(!is_unsafe(&get));
+    }
+
+    #[test]
+    fn cookies_are_found_by_their_whole_name() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "herald_session_x=1; herald_session=abc; other=2"
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+        assert_eq!(cookie_value(&h, "other").as_deref(), Some("2"));
+        assert_eq!(cookie_value(&h, "missing"), None);
     }
 
     #[test]

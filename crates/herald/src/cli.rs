@@ -183,7 +183,8 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("herald: {e:#}");
+            // Errors can quote what a file or the database held: shown escaped.
+            eprintln!("herald: {}", shown(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -213,6 +214,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { demo, listen } => {
             let config = load_config(&cli, *listen)?;
+            let open_files = match crate::http::server::raise_open_files_limit() {
+                Ok(limits) => {
+                    tracing::info!(
+                        soft = limits.soft,
+                        hard = limits.hard,
+                        was = limits.was,
+                        "open-files limit raised to the hard limit"
+                    );
+                    Some(limits.soft)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot raise the open-files limit");
+                    None
+                }
+            };
+            let connections = crate::http::server::Options::from_config(&config.server, open_files);
+            let wanted = config.server.max_connections();
+            if usize::try_from(wanted).is_ok_and(|w| connections.max_connections < w) {
+                let used = connections.max_connections;
+                if config.server.max_connections.is_some() {
+                    tracing::warn!(
+                        wanted,
+                        used,
+                        "server.max_connections lowered to fit the open-files limit"
+                    );
+                } else {
+                    tracing::info!(
+                        used,
+                        "at most {used} connections at once, for the open-files limit"
+                    );
+                }
+            }
             if let Some(addr) = config.metrics_listen {
                 crate::http::prometheus::serve(addr).await?;
             }
@@ -222,7 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             eprintln!("herald: serving on http://{}", listener.local_addr()?);
-            app::run(state, listener, shutdown_signal()).await
+            app::run_with(state, listener, connections, shutdown_signal()).await
         }
         Command::Migrate => {
             let config = load_config(&cli, None)?;
@@ -305,7 +338,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 UserCommand::List => {
                     for u in store.list_users().await? {
-                        println!("{}\t{}\t{}", u.id, u.role.as_str(), u.email);
+                        println!("{}\t{}\t{}", u.id, u.role.as_str(), cell(&u.email));
                     }
                 }
             }
@@ -335,7 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!(
                         "created {} key `{}` ({}); it is shown only once:",
                         role.as_str(),
-                        key.name,
+                        cell(&key.name),
                         key.id
                     );
                     println!("{secret}");
@@ -347,7 +380,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         } else {
                             "active"
                         };
-                        println!("{}\t{}\t{}\t{}", k.id, k.role.as_str(), state, k.name);
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            k.id,
+                            k.role.as_str(),
+                            state,
+                            cell(&k.name)
+                        );
                     }
                 }
                 ApiKeyCommand::Revoke { id } => {
@@ -422,6 +461,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "database_url = {}",
                 herald_store::redact_url(&config.database_url())
             );
+            let server = &config.server;
+            let proxies: Vec<String> = server
+                .trusted_proxies
+                .iter()
+                .map(|r| r.to_string())
+                .collect();
+            println!(
+                "server.trusted_proxies            = [{}]",
+                proxies.join(", ")
+            );
+            println!(
+                "server.header_timeout_seconds     = {}",
+                server.header_timeout().as_secs()
+            );
+            println!(
+                "server.idle_timeout_seconds       = {}",
+                server.idle_timeout().as_secs()
+            );
+            println!(
+                "server.max_connections            = {}",
+                server.max_connections()
+            );
+            println!(
+                "server.max_connections_per_client = {}",
+                server.max_connections_per_client()
+            );
             Ok(())
         }
     }
@@ -448,4 +513,15 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     eprintln!("herald: shutting down");
+}
+
+/// Text from a file, a server or the database as the terminal is shown it: control characters
+/// other than newline and tab escaped (`\u{1b}`), so nothing printed can steer the terminal.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    herald_core::text::escape(text)
+}
+
+/// [`shown`] for one cell of a tab-separated row: newlines and tabs escaped too.
+pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    herald_core::text::escape_line(text)
 }

@@ -37,6 +37,132 @@ pub struct Config {
     pub notify: NotifyConfig,
     #[serde(default)]
     pub mirror: MirrorConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[server]`: how the HTTP listener treats connections and client addresses.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Reverse proxies (CIDR blocks or single addresses) whose `Forwarded` and
+    /// `X-Forwarded-For` headers name the client; those headers are ignored from anyone else.
+    /// Comma-separated in the environment.
+    #[serde(default, deserialize_with = "ranges_or_text")]
+    pub trusted_proxies: Vec<ProxyRange>,
+    /// Time a client has to send a whole request head, on a new connection and for each later
+    /// request on a kept-alive one (default 10 s).
+    #[serde(default, deserialize_with = "ranged::<_, 1, 600>")]
+    pub header_timeout_seconds: Option<u32>,
+    /// A kept-alive connection with no request in flight is closed after this long without a
+    /// byte (default 60 s).
+    #[serde(default, deserialize_with = "ranged::<_, 1, 3600>")]
+    pub idle_timeout_seconds: Option<u32>,
+    /// Connections open at once in all (default 10,000, and never more than the open-files
+    /// limit leaves room for); more are refused at once.
+    #[serde(default, deserialize_with = "ranged::<_, 1, 1000000>")]
+    pub max_connections: Option<u32>,
+    /// Connections open at once from one client address (an IPv6 /64 counts as one address;
+    /// trusted proxies are exempt) (default 256).
+    #[serde(default, deserialize_with = "ranged::<_, 1, 1000000>")]
+    pub max_connections_per_client: Option<u32>,
+}
+
+impl ServerConfig {
+    pub const DEFAULT_HEADER_TIMEOUT: u32 = 10;
+    pub const DEFAULT_IDLE_TIMEOUT: u32 = 60;
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+    pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 256;
+
+    pub fn header_timeout(&self) -> std::time::Duration {
+        let s = self
+            .header_timeout_seconds
+            .unwrap_or(Self::DEFAULT_HEADER_TIMEOUT);
+        std::time::Duration::from_secs(u64::from(s))
+    }
+
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        let s = self
+            .idle_timeout_seconds
+            .unwrap_or(Self::DEFAULT_IDLE_TIMEOUT);
+        std::time::Duration::from_secs(u64::from(s))
+    }
+
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+            .unwrap_or(Self::DEFAULT_MAX_CONNECTIONS)
+    }
+
+    pub fn max_connections_per_client(&self) -> u32 {
+        self.max_connections_per_client
+            .unwrap_or(Self::DEFAULT_MAX_CONNECTIONS_PER_CLIENT)
+    }
+}
+
+/// An address block, written `10.0.0.0/8`, `fd00::/8` or as a single address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyRange(pub ipnet::IpNet);
+
+impl std::str::FromStr for ProxyRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let net = match s.parse::<ipnet::IpNet>() {
+            Ok(net) => net,
+            Err(_) => s
+                .parse::<std::net::IpAddr>()
+                .map(ipnet::IpNet::from)
+                .map_err(|_| format!("`{s}` is not an address or CIDR block (e.g. 10.0.0.0/8)"))?,
+        };
+        Ok(ProxyRange(net.trunc()))
+    }
+}
+
+impl fmt::Display for ProxyRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for ProxyRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Address blocks written as a list (in the file) or as comma-separated text.
+fn ranges_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ProxyRange>, D::Error> {
+    list_or_text(d)?
+        .iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// A number from `LO` to `HI`, written as a number or as text; anything else is refused.
+fn ranged<'de, D: serde::Deserializer<'de>, const LO: u32, const HI: u32>(
+    d: D,
+) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        N(i64),
+        S(String),
+    }
+    let out_of_range = |shown: &str| {
+        serde::de::Error::custom(format!("`{shown}` is out of range: use {LO} to {HI}"))
+    };
+    let n = match Option::<Either>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Either::N(n)) => n,
+        Some(Either::S(s)) => s.trim().parse::<i64>().map_err(|_| {
+            serde::de::Error::custom(format!("`{s}` is not a whole number from {LO} to {HI}"))
+        })?,
+    };
+    match u32::try_from(n) {
+        Ok(n) if (LO..=HI).contains(&n) => Ok(Some(n)),
+        _ => Err(out_of_range(&n.to_string())),
+    }
 }
 
 /// The static mirror Herald keeps of its public site.
@@ -299,6 +425,7 @@ impl Default for Config {
             monitoring: MonitoringConfig::default(),
             notify: NotifyConfig::default(),
             mirror: MirrorConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -354,6 +481,26 @@ pub const ENV_KEYS: &[(&str, &[&str])] = &[
     (
         "HERALD_MIRROR_S3_SECRET_ACCESS_KEY",
         &["mirror", "s3", "secret_access_key"],
+    ),
+    (
+        "HERALD_SERVER_TRUSTED_PROXIES",
+        &["server", "trusted_proxies"],
+    ),
+    (
+        "HERALD_SERVER_HEADER_TIMEOUT_SECONDS",
+        &["server", "header_timeout_seconds"],
+    ),
+    (
+        "HERALD_SERVER_IDLE_TIMEOUT_SECONDS",
+        &["server", "idle_timeout_seconds"],
+    ),
+    (
+        "HERALD_SERVER_MAX_CONNECTIONS",
+        &["server", "max_connections"],
+    ),
+    (
+        "HERALD_SERVER_MAX_CONNECTIONS_PER_CLIENT",
+        &["server", "max_connections_per_client"],
     ),
 ];
 
@@ -553,6 +700,86 @@ mod tests {
         let e =
             Config::load(None, env(&[("HERALD_DATABASE_URL", "mysql://x")])).expect_err("refused");
         assert!(e.to_string().contains("HERALD_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn server_settings_from_the_file_and_the_environment() {
+        let c = Config::load(None, env(&[])).expect("defaults");
+        assert!(c.server.trusted_proxies.is_empty());
+        assert_eq!(c.server.header_timeout().as_secs(), 10);
+        assert_eq!(c.server.idle_timeout().as_secs(), 60);
+        assert_eq!(c.server.max_connections(), 10_000);
+        assert_eq!(c.server.max_connections_per_client(), 256);
+
+        let f = file(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\", \"fd00::1/8\"]\n\
+             header_timeout_seconds = 5\nmax_connections = 500\n",
+        );
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("HERALD_SERVER_IDLE_TIMEOUT_SECONDS", "30"),
+                ("HERALD_SERVER_MAX_CONNECTIONS_PER_CLIENT", "20"),
+            ]),
+        )
+        .expect("loads");
+        let shown: Vec<String> = c
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+        assert_eq!(c.server.header_timeout().as_secs(), 5);
+        assert_eq!(c.server.idle_timeout().as_secs(), 30);
+        assert_eq!(c.server.max_connections(), 500);
+        assert_eq!(c.server.max_connections_per_client(), 20);
+
+        let c = Config::load(
+            None,
+            env(&[("HERALD_SERVER_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]),
+        )
+        .expect("loads");
+        assert_eq!(c.server.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn bad_server_settings_are_named() {
+        for (var, value) in [
+            ("HERALD_SERVER_HEADER_TIMEOUT_SECONDS", "0"),
+            ("HERALD_SERVER_HEADER_TIMEOUT_SECONDS", "601"),
+            ("HERALD_SERVER_IDLE_TIMEOUT_SECONDS", "-1"),
+            ("HERALD_SERVER_IDLE_TIMEOUT_SECONDS", "soon"),
+            ("HERALD_SERVER_MAX_CONNECTIONS", "0"),
+            ("HERALD_SERVER_MAX_CONNECTIONS", "99999999999"),
+            ("HERALD_SERVER_MAX_CONNECTIONS_PER_CLIENT", "0"),
+            ("HERALD_SERVER_TRUSTED_PROXIES", "10.0.0.0/8, everyone"),
+            ("HERALD_SERVER_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ] {
+            let e = Config::load(None, env(&[(var, value)]))
+                .expect_err(value)
+                .to_string();
+            assert!(
+                e.starts_with(&format!("environment variable {var}:")),
+                "{e}"
+            );
+        }
+        let f = file("[server]\nidle_timeout_seconds = 0\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("idle_timeout_seconds") && e.contains("1 to 3600"),
+            "{e}"
+        );
+        let f = file("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nowhere\"]\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("trusted_proxies") && e.contains("`nowhere` is not an address"),
+            "{e}"
+        );
     }
 
     #[test]

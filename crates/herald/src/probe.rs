@@ -236,7 +236,8 @@ async fn http(
     let mut response = request
         .send()
         .await
-        .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
+        // Without the URL: it may hold credentials, and the reason is shown and sent on.
+        .map_err(|e| format!("request failed: {}", error_chain(&e.without_url())))?;
     let status = response.status().as_u16();
     let accepted = if check.expected_status.is_empty() {
         (200..300).contains(&status)
@@ -256,7 +257,10 @@ async fn http(
         match response.chunk().await {
             Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
             Ok(None) => break,
-            Err(e) => return Err(format!("reading the body failed: {}", error_chain(&e))),
+            Err(e) => {
+                let e = e.without_url();
+                return Err(format!("reading the body failed: {}", error_chain(&e)));
+            }
         }
     }
     bytes.truncate(MAX_BODY);

@@ -282,11 +282,11 @@ pub async fn run(server: &Server, command: RemoteCommand<'_>) -> ExitCode {
     };
     match result {
         Ok(text) => {
-            println!("{text}");
+            println!("{}", crate::cli::shown(&text));
             ExitCode::SUCCESS
         }
         Err(f) => {
-            eprintln!("herald: {}", f.message);
+            eprintln!("herald: {}", crate::cli::shown(&f.message));
             ExitCode::from(f.code)
         }
     }

@@ -30,10 +30,25 @@ impl Page {
 
     /// The CSRF token the page's forms carry.
     fn csrf(&self) -> String {
-        let marker = "name=\"csrf_token\" value=\"";
-        let start = self.body.find(marker).expect("a form with a CSRF token") + marker.len();
-        let end = self.body[start..].find('"').expect("end of the token");
+        self.hidden("csrf_token")
+    }
+
+    /// The value of the form field `name` on the page.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).expect("a form with the field") + marker.len();
+        let end = self.body[start..].find('"').expect("end of the value");
         self.body[start..start + end].to_string()
+    }
+
+    /// The `name=value` part of the cookie `name` this answer sets.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+            .find(|c| c.starts_with(&format!("{name}=")))
     }
 }
 
@@ -100,21 +115,41 @@ async fn add_user(app: &App, email: &str, role: Role) {
         .expect("user");
 }
 
-/// Signs in and returns the cookie to send back.
-async fn sign_in(app: &App, email: &str) -> String {
-    let res = post(
+/// Opens the sign-in form as a browser does: its cookie and the token of its hidden field.
+async fn login_form(app: &App) -> (String, String) {
+    let form = get(app, "/admin/login", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let cookie = form.cookie("herald_login").expect("a sign-in form cookie");
+    (cookie, form.hidden("login_token"))
+}
+
+/// Sends the sign-in form (fetched first) with these credentials.
+async fn post_login(app: &App, email: &str, password: &str) -> Page {
+    let (cookie, token) = login_form(app).await;
+    post(
         app,
         "/admin/login",
-        None,
-        &[("email", email), ("password", PASSWORD)],
+        Some(&cookie),
+        &[
+            ("login_token", &token),
+            ("email", email),
+            ("password", password),
+        ],
     )
-    .await;
+    .await
+}
+
+/// Signs in and returns the cookie to send back.
+async fn sign_in(app: &App, email: &str) -> String {
+    let res = post_login(app, email, PASSWORD).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(res.location(), "/admin");
     let set = res
         .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("herald_session="))
         .expect("a session cookie");
     assert!(set.contains("HttpOnly"), "{set}");
     set.split(';').next().expect("cookie").to_string()
@@ -170,36 +205,78 @@ async fn signing_in_with_the_right_password_opens_the_dashboard() {
 async fn a_wrong_password_is_refused_with_a_message() {
     let app = app().await;
     add_user(&app, "owner@example.test", Role::Owner).await;
-    let res = post(
-        &app,
-        "/admin/login",
-        None,
-        &[
-            ("email", "owner@example.test"),
-            ("password", "wrong horse battery"),
-        ],
-    )
-    .await;
+    let res = post_login(&app, "owner@example.test", "wrong horse battery").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    assert!(!res.headers.contains_key(header::SET_COOKIE));
+    assert!(res.cookie("herald_session").is_none());
     assert!(res.body.contains("do not match an account"), "{}", res.body);
     assert!(res.body.contains("value=\"owner@example.test\""));
 
-    // Four more failures lock the account; the page says so in words.
+    // Four more failures lock this address out of the account: the right password then gets
+    // the same page as a wrong one.
     for _ in 0..4 {
-        let wrong = [("email", "owner@example.test"), ("password", "still wrong")];
-        post(&app, "/admin/login", None, &wrong).await;
+        post_login(&app, "owner@example.test", "still wrong").await;
     }
-    let res = post(
-        &app,
-        "/admin/login",
-        None,
-        &[("email", "owner@example.test"), ("password", PASSWORD)],
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert!(res.body.contains("locked"), "{}", res.body);
-    assert!(!res.headers.contains_key(header::SET_COOKIE));
+    let locked = post_login(&app, "owner@example.test", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        locked.body.contains("do not match an account"),
+        "{}",
+        locked.body
+    );
+    assert!(locked.cookie("herald_session").is_none());
+}
+
+#[tokio::test]
+async fn the_sign_in_form_needs_its_own_token_and_cookie() {
+    let app = app().await;
+    add_user(&app, "owner@example.test", Role::Owner).await;
+    let form = get(&app, "/admin/login", None).await;
+    let set = form
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("herald_login="))
+        .expect("a sign-in form cookie")
+        .to_string();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Max-Age="] {
+        assert!(set.contains(part), "{set}");
+    }
+    let (cookie, token) = (
+        form.cookie("herald_login").expect("cookie"),
+        form.hidden("login_token"),
+    );
+    let (other_cookie, _) = login_form(&app).await;
+    let creds = [("email", "owner@example.test"), ("password", PASSWORD)];
+    let with = |t: &str| {
+        let mut f = vec![("login_token", t.to_string())];
+        f.extend(creds.iter().map(|(k, v)| (*k, v.to_string())));
+        f
+    };
+    let send = |cookie: Option<String>, fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(app, "/admin/login", cookie.as_deref(), &f).await
+        }
+    };
+    // No token, no cookie, another form's cookie, a made-up token: the form again, 403.
+    for res in [
+        send(Some(cookie.clone()), with("")).await,
+        send(None, with(&token)).await,
+        send(Some(other_cookie), with(&token)).await,
+        send(Some(cookie.clone()), with("0123456789abcdef")).await,
+    ] {
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+        assert!(res.body.contains("out of date"), "{}", res.body);
+        assert!(res.body.contains("name=\"login_token\""), "a fresh form");
+        assert!(res.cookie("herald_session").is_none());
+    }
+    // The matching pair signs in and clears the form's cookie.
+    let res = send(Some(cookie), with(&token)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(res.cookie("herald_session").is_some());
+    assert_eq!(res.cookie("herald_login").as_deref(), Some("herald_login="));
 }
 
 #[tokio::test]
@@ -843,7 +920,11 @@ async fn the_open_form_starts_from_a_template() {
 
 #[tokio::test]
 async fn monitors_automation_and_alerting_from_the_forms() {
-    let (app, cookie, csrf) = signed_in(Role::Editor).await;
+    let (mut app, cookie, csrf) = signed_in(Role::Editor).await;
+    let loopback = herald::netguard::Guard::new(herald::netguard::TargetPolicy::new(["127.0.0.1"]));
+    app.state.alerter =
+        herald::alerting::Alerter::new(None, std::time::Duration::from_secs(2), loopback)
+            .expect("alerter");
     let c = Some(cookie.as_str());
     let page = get(&app, "/admin/monitors", c).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -942,6 +1023,20 @@ async fn monitors_automation_and_alerting_from_the_forms() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let metadata = post(
+        &app,
+        "/admin/alerting/channels",
+        c,
+        &[
+            ("csrf_token", &csrf),
+            ("channel_kind", "webhook"),
+            ("channel_name", "metadata"),
+            ("channel_target", "http://169.254.169.254/latest/meta-data"),
+        ],
+    )
+    .await;
+    assert_eq!(metadata.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(metadata.body.contains("link-local"), "{}", metadata.body);
     let ok = post(
         &app,
         "/admin/alerting/channels",

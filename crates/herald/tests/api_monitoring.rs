@@ -228,7 +228,11 @@ async fn integrations_show_their_token_once() {
 
 #[tokio::test]
 async fn alert_channels_and_automation() {
-    let app = app().await;
+    let mut app = app().await;
+    let loopback = herald::netguard::Guard::new(herald::netguard::TargetPolicy::new(["127.0.0.1"]));
+    app.state.alerter =
+        herald::alerting::Alerter::new(None, std::time::Duration::from_secs(2), loopback)
+            .expect("alerter");
     let key = bearer(&app.key(Role::Editor).await);
     let auth = Some(key.as_str());
     for (body, ok) in [
@@ -250,6 +254,10 @@ async fn alert_channels_and_automation() {
         ),
         (
             json!({"name": "bad", "kind": "pager", "target": "https://x"}),
+            false,
+        ),
+        (
+            json!({"name": "bad", "kind": "webhook", "target": "http://[::ffff:169.254.169.254]/"}),
             false,
         ),
     ] {

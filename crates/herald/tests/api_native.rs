@@ -475,12 +475,13 @@ async fn signing_in_sets_a_strict_cookie_and_locks_after_failures() {
             StatusCode::UNAUTHORIZED
         );
     }
-    // Locked now, even with the right password.
+    // This address is locked out of the account now, even with the right password, and gets
+    // the answer a wrong password gets.
     assert_eq!(
         app.send(login("long enough password")).await.0,
-        StatusCode::FORBIDDEN
+        StatusCode::UNAUTHORIZED
     );
-    // And the client is rate-limited after ten attempts a minute.
+    // And the address is held back after ten failures.
     let mut codes = vec![];
     for _ in 0..5 {
         codes.push(app.send(login("wrong password!")).await.0);

@@ -114,7 +114,7 @@ async fn subscribe(app: &App, body: Value) -> (axum::http::StatusCode, Value) {
 async fn email_subscribers_confirm_follow_components_thread_and_unsubscribe() {
     let mut app = common::app().await;
     let (port, smtp) = sinks::smtp_sink(true).await;
-    app.state.notifier = Notifier::new(options(&[]), Some(mailer(port)));
+    app.state.notifier = Notifier::new(options(&[]), Some(mailer(port))).expect("notifier");
     let doc = app.store.load().await.expect("load").expect("page");
     let (a, b) = (doc.components[0].id.clone(), doc.components[1].id.clone());
 
@@ -325,7 +325,7 @@ async fn webhooks_case(mut app: App) {
         ..Behaviour::default()
     })
     .await;
-    app.state.notifier = Notifier::new(options(&["127.0.0.1"]), None);
+    app.state.notifier = Notifier::new(options(&["127.0.0.1"]), None).expect("notifier");
     let ok = webhook(&app, &format!("{base}/ok")).await;
     let dead = webhook(&app, &format!("{base}/dead")).await;
     webhook(&app, &format!("{flaky_base}/flaky")).await;
@@ -459,7 +459,7 @@ async fn webhooks_case(mut app: App) {
     assert_eq!(tries_after, tries_before + 1);
 
     // Without an allow-list the same local receiver is refused.
-    app.state.notifier = Notifier::new(options(&[]), None);
+    app.state.notifier = Notifier::new(options(&[]), None).expect("notifier");
     let before = sink.requests().len();
     update_incident(&app, &incident, IncidentStatus::Resolved, "Fixed.").await;
     drain(&app).await;
@@ -498,7 +498,7 @@ async fn chat_subscribers_get_their_service_format_and_the_api_manages_subscribe
         ..Behaviour::default()
     })
     .await;
-    app.state.notifier = Notifier::new(options(&["127.0.0.1"]), None);
+    app.state.notifier = Notifier::new(options(&["127.0.0.1"]), None).expect("notifier");
     let key = app.key(herald_core::access::Role::Editor).await;
     let auth = format!("Bearer {key}");
     let mut ids = Vec::new();
@@ -659,7 +659,8 @@ async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
             ..options(&["127.0.0.1"])
         },
         None,
-    );
+    )
+    .expect("notifier");
     webhook(&app, &format!("{base}/hook")).await;
     let now = (app.state.clock)();
     app.state
@@ -723,7 +724,8 @@ async fn a_webhook_that_keeps_failing_is_paused_and_its_contact_told() {
             ..options(&["127.0.0.1"])
         },
         Some(mailer(port)),
-    );
+    )
+    .expect("notifier");
     let id = webhook(&app, &format!("{base}/gone")).await;
     // Two notifications (incident and component change) die: the second pauses the hook.
     let doc = app.store.load().await.expect("load").expect("page");

@@ -6,6 +6,7 @@
 use herald::alerting::{AlertLevel, Alerter, TeamAlert};
 use herald::app::{system_clock, AppState};
 use herald::config::{SmtpConfig, SmtpSecurity};
+use herald::netguard::{Guard, TargetPolicy};
 use herald::render::Branding;
 use herald_core::datafile::{DataFile, Format};
 use herald_core::monitor::{
@@ -126,6 +127,11 @@ fn alert() -> TeamAlert {
     }
 }
 
+/// The sinks are on loopback, which the target guard refuses unless allowed.
+fn loopback_allowed() -> Guard {
+    Guard::new(TargetPolicy::new(["127.0.0.1"]))
+}
+
 fn channel(kind: ChannelKind, target: String) -> AlertChannel {
     AlertChannel {
         id: herald_store::random_id(),
@@ -164,7 +170,8 @@ async fn every_channel_kind_gets_its_own_message() {
     let mailer = herald::mail::Mailer::from_config(&smtp)
         .expect("smtp settings")
         .map(Arc::new);
-    let alerter = Alerter::new(mailer, Duration::from_secs(2));
+    let alerter =
+        Alerter::new(mailer, Duration::from_secs(2), loopback_allowed()).expect("alerter");
     let channels = vec![
         channel(ChannelKind::Webhook, format!("{base}/generic")),
         channel(ChannelKind::Slack, format!("{base}/slack")),
@@ -214,7 +221,9 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         .import(file, chrono::Utc::now(), &ImportOptions::default())
         .await
         .expect("import");
-    let state = AppState::new(store.clone(), Branding::default(), system_clock());
+    let mut state = AppState::new(store.clone(), Branding::default(), system_clock());
+    state.alerter =
+        Alerter::new(None, Duration::from_secs(10), loopback_allowed()).expect("alerter");
     state.rebuild_snapshot().await.expect("snapshot");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let herald_base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -352,9 +361,27 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    // The sign-in form first, as a browser: its cookie and hidden token go back with the POST.
+    let form = client
+        .get(format!("{herald_base}/admin/login"))
+        .send()
+        .await
+        .expect("login form");
+    let form_cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|c| c.starts_with("herald_login="))
+        .expect("sign-in form cookie")
+        .to_string();
+    let form_token = form_cookie.trim_start_matches("herald_login=").to_string();
     let login = client
         .post(format!("{herald_base}/admin/login"))
+        .header("cookie", &form_cookie)
         .form(&[
+            ("login_token", form_token.as_str()),
             ("email", "editor@example.test"),
             ("password", "correct horse battery"),
         ])
@@ -363,9 +390,11 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         .expect("login");
     let cookie = login
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|c| c.starts_with("herald_session="))
         .expect("session cookie")
         .to_string();
     let dashboard = client

@@ -385,3 +385,40 @@ fn deleting_an_update_rolls_the_status_back() {
         "{last:?}"
     );
 }
+
+#[test]
+fn control_characters_are_refused_in_names_and_bodies() {
+    let mut p = Page::empty();
+    let incident = |name: &str, body: &str| {
+        Command::CreateIncident(IncidentInput {
+            name: Some(name.into()),
+            body: Some(body.into()),
+            ..Default::default()
+        })
+    };
+    let cases: Vec<(Command, &str)> = vec![
+        (component("API\u{1b}[2J"), "name"),
+        (component("API\0"), "name"),
+        (component("two\nlines"), "name"),
+        (incident("DB down", "nul \0 here"), "body"),
+        (incident("DB down", "bell \u{7}"), "body"),
+        (incident("DB down", "lone \r return"), "body"),
+        (incident("DB\r\ndown", "fine"), "name"),
+        (
+            Command::SetPage {
+                name: None,
+                url: Some("https://x.test/\u{85}".into()),
+                time_zone: None,
+            },
+            "url",
+        ),
+    ];
+    for (command, field) in cases {
+        match p.run(command) {
+            Err(CommandError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected {field} refused, got {other:?}"),
+        }
+    }
+    // Newlines, tabs and a textarea's CRLF are fine in a body.
+    p.ok(incident("DB down", "first line\r\nsecond\n\tthird"));
+}

@@ -266,3 +266,32 @@ fn monitors_are_checked_like_the_api_checks_them() {
     let e = error_of(&with_monitor("", "type = \"smtp\"\nhost = \"x\""));
     assert!(e.contains("smtp"), "{e}");
 }
+
+#[test]
+fn nesting_and_nul_are_refused_before_parsing() {
+    let deep_array = format!(
+        "version = 1\na = {}1{}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let deep_keys = format!("version = 1\n{} = 1", vec!["k"; 50_000].join("."));
+    let deep_json = format!("{{\"a\":{}1{}}}", "[".repeat(50_000), "]".repeat(50_000));
+    for (text, format) in [
+        (deep_array.as_str(), Format::Toml),
+        (deep_keys.as_str(), Format::Toml),
+        (deep_json.as_str(), Format::Json),
+    ] {
+        match DataFile::parse(text, format) {
+            Err(DataFileError::Syntax(m)) => assert!(m.contains("deeper"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(DataFile::parse("version = 1\nx = \"\\u0000\"", Format::Toml).is_err());
+    assert!(DataFile::parse("{\"version\": 1, \"x\": \"\\u0000\"}", Format::Json).is_err());
+    let escape = SMALL.replace("name = \"API\"", "name = \"API\\u001b[31m\"");
+    assert_ne!(escape, SMALL);
+    match DataFile::parse(&escape, Format::Toml).and_then(|f| f.into_document(None, now())) {
+        Err(DataFileError::Invalid { place, .. }) => assert_eq!(place, "components[0].name"),
+        other => panic!("expected components[0].name refused, got {other:?}"),
+    }
+}

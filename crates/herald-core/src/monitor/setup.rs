@@ -229,7 +229,7 @@ pub struct AlertChannel {
     pub id: Id,
     pub name: String,
     pub kind: ChannelKind,
-    /// The email address, or the URL to post to.
+    /// The email address, or the URL to post to (secret: webhook URLs carry it in the path).
     pub target: String,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -246,6 +246,8 @@ impl AlertChannel {
             field: "target".into(),
             message: message.into(),
         };
+        crate::text::line("name", &self.name)?;
+        crate::text::line("target", &self.target)?;
         let target = self.target.trim();
         match self.kind {
             ChannelKind::Email => {

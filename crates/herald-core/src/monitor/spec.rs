@@ -76,6 +76,15 @@ pub struct MonitorError {
     pub message: String,
 }
 
+impl From<crate::text::TextError> for MonitorError {
+    fn from(e: crate::text::TextError) -> Self {
+        MonitorError {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> MonitorError {
     MonitorError {
         field: field.to_string(),
@@ -93,6 +102,7 @@ impl MonitorSpec {
 
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), MonitorError> {
+        crate::text::line("name", &self.name)?;
         if self.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty"));
         }
@@ -168,6 +178,7 @@ fn validate_probe(probe: &ProbeSpec) -> Result<(), MonitorError> {
                         "values must not contain line breaks",
                     ));
                 }
+                crate::text::line("probe.headers", value)?;
             }
             if let Some(code) = expected_status.iter().find(|c| !(100..=599).contains(*c)) {
                 return Err(invalid(
@@ -256,6 +267,7 @@ fn check_url(field: &str, url: &str, schemes: &[&str]) -> Result<(), MonitorErro
         let list: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
         format!("must be a URL starting with {}", list.join(" or "))
     };
+    crate::text::line(field, url)?;
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(invalid(field, wanted()));
     };
@@ -274,6 +286,7 @@ fn check_url(field: &str, url: &str, schemes: &[&str]) -> Result<(), MonitorErro
 }
 
 fn check_host(field: &str, host: &str) -> Result<(), MonitorError> {
+    crate::text::line(field, host)?;
     if host.trim().is_empty() || host.chars().any(char::is_whitespace) {
         return Err(invalid(field, "must be a host name or address"));
     }
@@ -288,6 +301,7 @@ fn check_port(port: u16) -> Result<(), MonitorError> {
 }
 
 fn check_query(query: &str) -> Result<(), MonitorError> {
+    crate::text::multiline("probe.query", query)?;
     if query.trim().is_empty() {
         return Err(invalid("probe.query", "must not be empty"));
     }

@@ -1,6 +1,8 @@
 //! The admin web UI under `/admin`: server-rendered minijinja pages and plain HTML forms that
 //! work without JavaScript. Every page needs a session; every form carries the session's CSRF
-//! token in a hidden `csrf_token` field, checked before anything is written. Responses are never
+//! token in a hidden `csrf_token` field, checked before anything is written (the sign-in form,
+//! before there is a session, carries a token of its own that must match its cookie). A form
+//! that needs a role the person lacks is refused before its body is read. Responses are never
 //! cached or framed, and carry a strict Content-Security-Policy (no inline scripts or styles).
 
 use crate::app::AppState;
@@ -13,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use herald_core::access::Role;
@@ -241,6 +243,11 @@ impl IntoResponse for AdminError {
                 "Database unavailable",
                 "The database is unavailable; try again shortly.".to_string(),
             ),
+            AdminError::App(AppError::CannotWrite(why)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Nothing was saved",
+                format!("The database cannot take writes right now ({why}). Nothing was changed; try again once it has room."),
+            ),
             AdminError::App(other) => {
                 if let AppError::Internal(detail) = &other {
                     tracing::error!(%detail, "internal error in the admin UI");
@@ -285,15 +292,40 @@ impl FromRequestParts<AppState> for Admin {
             .store
             .session(&auth::secret_hash(&token), (state.clock)())
             .await?;
-        match found {
-            Some(s) => Ok(Admin {
-                email: s.user.email,
-                role: s.user.role,
-                csrf_token: s.csrf_token,
-            }),
-            None => Err(AdminError::SignIn),
+        let Some(s) = found else {
+            return Err(AdminError::SignIn);
+        };
+        let admin = Admin {
+            email: s.user.email,
+            role: s.user.role,
+            csrf_token: s.csrf_token,
+        };
+        // A form that needs a role this person lacks is refused before it is read.
+        if auth::is_unsafe(&parts.method) {
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|u| u.0.path().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string());
+            let path = path.strip_prefix("/admin").unwrap_or(&path);
+            if path != "/logout" {
+                let caller = admin.caller();
+                if owner_only(path) {
+                    caller.require_owner()?;
+                } else {
+                    caller.require_write()?;
+                }
+            }
         }
+        Ok(admin)
     }
+}
+
+/// Admin forms only an owner may send (API keys and users).
+fn owner_only(path: &str) -> bool {
+    ["/api-keys", "/users"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
 impl Admin {
@@ -387,17 +419,44 @@ pub fn page_with_status(
 #[derive(Clone, Debug, Default)]
 pub struct Fields(Vec<(String, String)>);
 
+/// Bounds on an admin form: the form parser's, with room for the longest real form (an
+/// incident over every component of a large page sends a few fields per component).
+const FIELD_LIMITS: crate::http::form::Limits = crate::http::form::Limits {
+    pairs: 5_000,
+    ..crate::http::form::LIMITS
+};
+
 impl<S: Send + Sync> FromRequest<S> for Fields {
     type Rejection = AdminError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Form::<Vec<(String, String)>>::from_request(req, state).await {
-            Ok(Form(pairs)) => Ok(Fields(pairs)),
-            Err(e) => Err(AdminError::App(AppError::Invalid {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let refused = |message: String| {
+            AdminError::App(AppError::Invalid {
                 field: None,
-                message: format!("the form could not be read: {e}"),
-            })),
+                message,
+            })
+        };
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(refused(
+                "the form could not be read: it was not sent as a form".into(),
+            ));
         }
+        let body = axum::body::to_bytes(req.into_body(), FIELD_LIMITS.bytes)
+            .await
+            .map_err(|_| {
+                refused(format!(
+                    "the form could not be read: it is larger than {} bytes",
+                    FIELD_LIMITS.bytes
+                ))
+            })?;
+        crate::http::form::pairs(&body, FIELD_LIMITS)
+            .map(Fields)
+            .map_err(|e| refused(format!("the form could not be read: {e}")))
     }
 }
 
@@ -575,26 +634,62 @@ async fn not_found() -> AdminError {
     AdminError::NotFound
 }
 
+/// The pre-session cookie that carries the sign-in form's token.
+const LOGIN_COOKIE: &str = "herald_login";
+/// How long a sign-in form stays usable.
+const LOGIN_FORM_SECONDS: u32 = 15 * 60;
+
 /// The sign-in form's view.
 #[derive(Serialize)]
 struct LoginView {
     email: String,
     error: Option<String>,
+    login_token: String,
 }
 
-fn login_page(status: StatusCode, email: String, error: Option<String>) -> Response {
-    render(
+/// The sign-in form with a fresh token, set in a short-lived cookie that only `/admin` sees;
+/// the form's POST must bring both back, so another site cannot sign a browser in.
+fn login_page(
+    status: StatusCode,
+    email: String,
+    error: Option<String>,
+    headers: &HeaderMap,
+) -> Response {
+    let login_token = auth::new_secret(16);
+    let cookie = format!(
+        "{LOGIN_COOKIE}={login_token}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={LOGIN_FORM_SECONDS}{}",
+        session::secure_suffix(headers)
+    );
+    let view = LoginView {
+        email,
+        error,
+        login_token,
+    };
+    let mut res = render(
         status,
         "login.html",
-        context! { title => "Sign in", page => Value::from_serialize(LoginView { email, error }) },
-    )
+        context! { title => "Sign in", page => Value::from_serialize(view) },
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
-async fn login_form() -> Response {
-    login_page(StatusCode::OK, String::new(), None)
+async fn login_form(headers: HeaderMap) -> Response {
+    login_page(StatusCode::OK, String::new(), None, &headers)
 }
 
-/// `POST /admin/login`: the password check of [`session::sign_in`], then the cookie.
+/// Whether the form's token is the one its cookie carries.
+fn login_token_matches(headers: &HeaderMap, form: &Fields) -> bool {
+    let sent = form.get("login_token");
+    let kept = auth::cookie_value(headers, LOGIN_COOKIE).unwrap_or_default();
+    // Compare digests so the comparison time says nothing about the token.
+    !sent.is_empty() && auth::secret_hash(sent) == auth::secret_hash(&kept)
+}
+
+/// `POST /admin/login`: the form's token, then the password check of [`session::sign_in`],
+/// then the cookie. Every refused sign-in gets the same page.
 async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -602,12 +697,31 @@ async fn login(
     form: Fields,
 ) -> Response {
     let email = form.get("email").to_string();
+    if !login_token_matches(&headers, &form) {
+        return login_page(
+            StatusCode::FORBIDDEN,
+            email,
+            Some(
+                "This sign-in form is out of date or was not sent from this site. \
+                 Sign in again below."
+                    .into(),
+            ),
+            &headers,
+        );
+    }
     match session::sign_in(&state, ip, &email, form.get("password")).await {
         Ok(opened) => {
             let mut res = Redirect::to("/admin").into_response();
             match HeaderValue::from_str(&session::cookie(&opened.token, &headers)) {
                 Ok(v) => {
-                    res.headers_mut().insert(header::SET_COOKIE, v);
+                    let h = res.headers_mut();
+                    h.append(header::SET_COOKIE, v);
+                    h.append(
+                        header::SET_COOKIE,
+                        HeaderValue::from_static(
+                            "herald_login=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0",
+                        ),
+                    );
                     res
                 }
                 Err(_) => AdminError::App(AppError::Internal("bad cookie".into())).into_response(),
@@ -617,16 +731,15 @@ async fn login(
             let (status, message) = match e {
                 AppError::Unauthorized => (
                     StatusCode::UNAUTHORIZED,
-                    "That email and password do not match an account.".to_string(),
+                    "That email and password do not match an account.",
                 ),
                 AppError::TooManyRequests => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many sign-in attempts. Wait a minute and try again.".to_string(),
+                    "Too many failed sign-ins from your address. Wait a few minutes and try again.",
                 ),
-                AppError::Forbidden(why) => (StatusCode::FORBIDDEN, why),
                 other => return AdminError::from(other).into_response(),
             };
-            login_page(status, email, Some(message))
+            login_page(status, email, Some(message.to_string()), &headers)
         }
     }
 }

@@ -855,7 +855,13 @@ async fn delete_maintenance(
     security(("api_key" = []), ("session" = []))
 )]
 async fn audit_log(State(s): State<AppState>, _caller: Caller) -> Reply {
-    let entries = s.store.audit_log(200).await?;
+    let mut entries = s.store.audit_log(200).await?;
+    // Every role reads the log, and old entries may predate redaction on write.
+    for e in &mut entries {
+        for v in [&mut e.before, &mut e.after].into_iter().flatten() {
+            herald_core::secret::redact_audit(&e.action, v);
+        }
+    }
     Ok((
         StatusCode::OK,
         Json(serde_json::to_value(entries).unwrap_or_default()),
@@ -887,6 +893,7 @@ async fn create_api_key(
     Body(b): Body<ApiKeyBody>,
 ) -> Reply {
     caller.require_owner()?;
+    herald_core::text::line("name", &b.name)?;
     let name = b.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::Invalid {
@@ -971,6 +978,10 @@ pub(crate) fn template(
         message,
     };
     let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
+    herald_core::text::line_opt("title", title.as_deref())
+        .and(herald_core::text::line("name", &name))
+        .and(herald_core::text::multiline_opt("body", body.as_deref()))
+        .map_err(|e| bad(&e.field, e.message))?;
     if name.is_empty() || name.chars().count() > 255 {
         return Err(bad("name", "must be 1 to 255 characters".into()));
     }

@@ -17,6 +17,7 @@ use herald_core::monitor::{
     AlertChannel, ComponentAutomation, Integration, IntegrationKind, Metric, MetricPoint,
     MonitorSpec, ProbeSpec,
 };
+use herald_core::secret::{scrub_result, Redact};
 use herald_core::Id;
 use herald_store::monitoring::StoredMonitor;
 use herald_store::WriteMeta;
@@ -43,19 +44,33 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// Whether the caller sees secrets (probe headers, credentials, tokens, webhook URLs) in full:
+/// writers do, since they edit them; viewers only look, and see them redacted.
+pub(crate) fn reveals(caller: &Caller) -> bool {
+    caller.role.can_write()
+}
+
 /// A monitor as the API shows it: its settings, where its state machine stands, its last
-/// result, and for heartbeats the address to call.
-fn monitor_json(state: &AppState, m: &StoredMonitor) -> Value {
+/// result, and for heartbeats the address to call. Unless `reveal`, its secrets are redacted,
+/// the push address's token with them.
+fn monitor_json(state: &AppState, m: &StoredMonitor, reveal: bool) -> Value {
     let live = state
         .monitoring
         .state(&m.spec.id)
         .unwrap_or_else(|| m.state.clone());
-    let mut v = to_value(&m.spec);
+    let (spec, last_result) = if reveal {
+        (m.spec.clone(), m.last_result.clone())
+    } else {
+        let secrets = m.spec.secrets();
+        let last = m.last_result.as_ref().map(|r| scrub_result(r, &secrets));
+        (m.spec.redacted(), last)
+    };
+    let mut v = to_value(&spec);
     v["state"] = to_value(&live);
-    v["last_result"] = to_value(&m.last_result);
+    v["last_result"] = to_value(&last_result);
     v["created_at"] = to_value(&m.created_at);
     v["updated_at"] = to_value(&m.updated_at);
-    if let ProbeSpec::Heartbeat { token, .. } = &m.spec.probe {
+    if let ProbeSpec::Heartbeat { token, .. } = &spec.probe {
         v["push_url"] = Value::String(format!("{}/api/push/{token}", state.page_url()));
     }
     v
@@ -104,9 +119,10 @@ pub(crate) async fn checked_spec(
 #[utoipa::path(get, path = "/monitors", summary = "Lists monitors with their state and last result",
     responses((status = 200, description = "Every monitor, oldest first", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
-pub async fn list_monitors(State(s): State<AppState>, _caller: Caller) -> Reply {
+pub async fn list_monitors(State(s): State<AppState>, caller: Caller) -> Reply {
     let all = s.store.list_monitors().await?;
-    let list: Vec<Value> = all.iter().map(|m| monitor_json(&s, m)).collect();
+    let reveal = reveals(&caller);
+    let list: Vec<Value> = all.iter().map(|m| monitor_json(&s, m, reveal)).collect();
     Ok((StatusCode::OK, Json(Value::Array(list))))
 }
 
@@ -124,7 +140,10 @@ pub async fn create_monitor(
     s.store.save_monitor(&spec, &meta(&s, &caller)).await?;
     s.monitoring_changed();
     let stored = s.store.monitor(&spec.id).await?.ok_or(AppError::NotFound)?;
-    Ok((StatusCode::CREATED, Json(monitor_json(&s, &stored))))
+    Ok((
+        StatusCode::CREATED,
+        Json(monitor_json(&s, &stored, reveals(&caller))),
+    ))
 }
 
 #[utoipa::path(get, path = "/monitors/{id}", summary = "One monitor",
@@ -133,7 +152,7 @@ pub async fn create_monitor(
     security(("api_key" = []), ("session" = [])))]
 pub async fn get_monitor(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(raw): Path<String>,
 ) -> Reply {
     let m = s
@@ -141,7 +160,7 @@ pub async fn get_monitor(
         .monitor(&id(&raw)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((StatusCode::OK, Json(monitor_json(&s, &m))))
+    Ok((StatusCode::OK, Json(monitor_json(&s, &m, reveals(&caller)))))
 }
 
 #[utoipa::path(put, path = "/monitors/{id}", summary = "Replaces a monitor's configuration (its state is kept)",
@@ -162,7 +181,10 @@ pub async fn replace_monitor(
     s.store.save_monitor(&spec, &meta(&s, &caller)).await?;
     s.monitoring_changed();
     let stored = s.store.monitor(&spec.id).await?.ok_or(AppError::NotFound)?;
-    Ok((StatusCode::OK, Json(monitor_json(&s, &stored))))
+    Ok((
+        StatusCode::OK,
+        Json(monitor_json(&s, &stored, reveals(&caller))),
+    ))
 }
 
 #[utoipa::path(delete, path = "/monitors/{id}", summary = "Deletes a monitor and its results",
@@ -192,15 +214,20 @@ pub struct ResultsQuery {
     security(("api_key" = []), ("session" = [])))]
 pub async fn monitor_results(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(raw): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> Reply {
     let key = id(&raw)?;
-    s.store.monitor(&key).await?.ok_or(AppError::NotFound)?;
+    let m = s.store.monitor(&key).await?.ok_or(AppError::NotFound)?;
     let hours = q.hours.unwrap_or(24).clamp(1, 48);
     let since = (s.clock)() - TimeDelta::hours(hours);
-    let results = s.store.recent_results(&key, since, 500).await?;
+    let mut results = s.store.recent_results(&key, since, 500).await?;
+    if !reveals(&caller) {
+        // A failure's reason may quote the URL it failed on.
+        let secrets = m.spec.secrets();
+        results = results.iter().map(|r| scrub_result(r, &secrets)).collect();
+    }
     Ok((StatusCode::OK, Json(to_value(&results))))
 }
 
@@ -253,6 +280,8 @@ pub async fn put_automation(
     };
     fields.insert("component_id".into(), Value::String(c.to_string()));
     let a: ComponentAutomation = parse(body)?;
+    herald_core::text::line("title", &a.title)
+        .and(herald_core::text::multiline("body", &a.body))?;
     if a.title.trim().is_empty() || a.title.chars().count() > 255 {
         return Err(invalid("title", "must be 1 to 255 characters"));
     }
@@ -322,6 +351,7 @@ pub async fn create_integration(
             "must be one of alertmanager, grafana, sentry, generic",
         )
     })?;
+    herald_core::text::line("name", &input.name)?;
     if input.name.trim().is_empty() || input.name.chars().count() > 255 {
         return Err(invalid("name", "must be 1 to 255 characters"));
     }
@@ -394,8 +424,11 @@ pub async fn delete_integration(
 #[utoipa::path(get, path = "/alert-channels", summary = "Lists team alert channels",
     responses((status = 200, description = "Channels", body = [Object]), ReadFailures),
     security(("api_key" = []), ("session" = [])))]
-pub async fn list_alert_channels(State(s): State<AppState>, _caller: Caller) -> Reply {
-    let all = s.store.list_alert_channels().await?;
+pub async fn list_alert_channels(State(s): State<AppState>, caller: Caller) -> Reply {
+    let mut all = s.store.list_alert_channels().await?;
+    if !reveals(&caller) {
+        all = all.iter().map(AlertChannel::redacted).collect();
+    }
     Ok((StatusCode::OK, Json(to_value(&all))))
 }
 
@@ -419,6 +452,13 @@ pub async fn create_alert_channel(
     channel
         .validate()
         .map_err(|e| invalid(&e.field, e.message))?;
+    if channel.kind != herald_core::monitor::ChannelKind::Email {
+        s.alerter
+            .guard()
+            .check(&channel.target)
+            .await
+            .map_err(|e| invalid("target", e.to_string()))?;
+    }
     s.store
         .save_alert_channel(&channel, &meta(&s, &caller))
         .await?;
@@ -451,6 +491,12 @@ pub async fn list_metrics(State(s): State<AppState>, _caller: Caller) -> Reply {
 }
 
 fn check_metric(m: &Metric) -> Result<(), AppError> {
+    herald_core::text::line("name", &m.name)
+        .and(herald_core::text::line("suffix", &m.suffix))
+        .and(herald_core::text::multiline_opt(
+            "description",
+            m.description.as_deref(),
+        ))?;
     if m.name.trim().is_empty() || m.name.chars().count() > 255 {
         return Err(invalid("name", "must be 1 to 255 characters"));
     }

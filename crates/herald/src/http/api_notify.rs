@@ -5,7 +5,7 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::http::api::id;
-use crate::http::api_monitoring::{invalid, meta, Reply};
+use crate::http::api_monitoring::{invalid, meta, reveals, Reply};
 use crate::http::body::Body;
 use crate::http::body::Query;
 use crate::http::error::AppError;
@@ -16,6 +16,7 @@ use axum::Json;
 use herald_core::audience::{
     new_subscriber, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
 };
+use herald_core::secret::{scrub, Redact};
 use herald_core::Id;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,6 +27,15 @@ fn subscriber_value(s: &Subscriber) -> Value {
         "component_ids": s.component_ids, "incident_id": s.incident_id, "state": s.state.as_str(),
         "created_at": s.created_at, "updated_at": s.updated_at,
     })
+}
+
+/// A subscriber as the caller may see it: viewers get its webhook or chat URL redacted.
+pub(crate) fn shown_to(caller: &Caller, sub: &Subscriber) -> Subscriber {
+    if reveals(caller) {
+        sub.clone()
+    } else {
+        sub.redacted()
+    }
 }
 
 #[derive(Deserialize)]
@@ -42,7 +52,7 @@ pub struct SubscriberQuery {
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_subscribers(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<SubscriberQuery>,
 ) -> Reply {
     let state = match q.state.as_deref().filter(|v| !v.is_empty()) {
@@ -60,7 +70,10 @@ pub async fn list_subscribers(
         ),
     };
     let all = s.store.list_subscribers(state, mode).await?;
-    let list: Vec<Value> = all.iter().map(subscriber_value).collect();
+    let list: Vec<Value> = all
+        .iter()
+        .map(|sub| subscriber_value(&shown_to(&caller, sub)))
+        .collect();
     Ok((StatusCode::OK, Json(Value::Array(list))))
 }
 
@@ -118,7 +131,7 @@ pub async fn create_subscriber(
     .map_err(|e| invalid(e.field, e.message))?;
     if let Some(url) = &sub.endpoint {
         s.notifier
-            .policy
+            .guard
             .check(url)
             .await
             .map_err(|e| invalid("endpoint", e.to_string()))?;
@@ -215,7 +228,7 @@ pub struct DeliveryQuery {
     security(("api_key" = []), ("session" = [])))]
 pub async fn list_deliveries(
     State(s): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(q): Query<DeliveryQuery>,
 ) -> Reply {
     let state = q.state.as_deref().filter(|v| !v.is_empty());
@@ -234,10 +247,26 @@ pub async fn list_deliveries(
         .map(id)
         .transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let list = s
+    let mut list = s
         .store
         .list_deliveries(state, subscriber.as_ref(), limit)
         .await?;
+    if !reveals(&caller) {
+        // Errors name the host only, but quote the receiver's answer as it came.
+        let hooks: Vec<Subscriber> = s
+            .store
+            .list_subscribers(None, None)
+            .await?
+            .into_iter()
+            .filter(|sub| sub.endpoint.is_some())
+            .collect();
+        for d in &mut list {
+            let sub = hooks.iter().find(|h| h.id.as_str() == d.subscriber_id);
+            if let (Some(sub), Some(error)) = (sub, &mut d.last_error) {
+                *error = scrub(error, &sub.secrets());
+            }
+        }
+    }
     let counts = s.store.delivery_counts().await?;
     Ok((
         StatusCode::OK,

@@ -26,8 +26,20 @@ pub enum AppError {
     TooManyRequests,
     #[error("the database is unavailable")]
     Unavailable,
+    /// The database answers but refuses writes (full disk, read-only); the reason is shown.
+    #[error("the database cannot take writes: {0}")]
+    CannotWrite(String),
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<herald_core::text::TextError> for AppError {
+    fn from(e: herald_core::text::TextError) -> Self {
+        AppError::Invalid {
+            field: Some(e.field),
+            message: e.message,
+        }
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -48,6 +60,7 @@ impl From<StoreError> for AppError {
                 message: what,
             },
             StoreError::Unavailable(_) => AppError::Unavailable,
+            StoreError::CannotWrite(why) => AppError::CannotWrite(why),
             StoreError::Other(m) => AppError::Internal(m),
         }
     }
@@ -88,6 +101,16 @@ impl IntoResponse for AppError {
                     "message": "the database is unavailable; try again shortly"
                 }),
             ),
+            AppError::CannotWrite(why) => {
+                tracing::error!(reason = %why, "a write was refused by the database");
+                let text = format!(
+                    "the database cannot take writes right now ({why}); nothing was changed, try again later"
+                );
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": text, "message": text}),
+                )
+            }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

@@ -74,6 +74,8 @@ async fn alerts(
         .await?
         .filter(|i| i.kind == kind)
         .ok_or(AppError::Unauthorized)?;
+    // Bounded and free of NUL before the payload parser sees it.
+    crate::http::body::json(&body)?;
     let parsed = herald_core::monitor::alerts::parse_payload(kind, &body).map_err(|e| {
         AppError::Invalid {
             field: Some(e.field),

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod prometheus;
 pub mod public;
 pub mod security;
+pub mod server;
 pub mod session;
 pub mod subscriptions;
 pub mod v1;
@@ -63,6 +64,8 @@ fn routes(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(charts::routes())
         .merge(subscriptions::routes())
+        // No encoded NUL in a path, no query string that is not strict UTF-8 within bounds.
+        .layer(axum::middleware::from_fn(body::guard_uri))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -70,6 +73,12 @@ fn routes(state: AppState) -> Router {
         // Refused by its announced length before a byte is read, or once it grows past it.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(DefaultBodyLimit::disable())
+        // Outside the body limit: a caller whose role cannot write is refused before its body
+        // is looked at, whatever its size.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_role,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.https.clone(),
             security::headers,

@@ -31,7 +31,9 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     );
     tracing::info!(address = %addr, "serving metrics");
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let options = crate::http::server::Options::default();
+        let forever = std::future::pending::<()>();
+        if let Err(e) = crate::http::server::serve(listener, app, options, forever).await {
             tracing::warn!(error = %e, "the metrics listener stopped");
         }
     });

@@ -24,15 +24,22 @@ pub async fn healthz() -> &'static str {
     path = "/readyz",
     responses(
         (status = 200, description = "The database answers", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database is unavailable", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database is unavailable or refuses writes (full disk, read-only)", body = String, content_type = "text/plain"),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (
+    if let Err(e) = state.store.ping().await {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("database unavailable: {e}\n"),
+        )
+            .into_response();
+    }
+    match state.writable().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
         )
             .into_response(),
     }

@@ -2,6 +2,11 @@
 //! (double opt-in), manage (choose components), unsubscribe (a page with a button, and the
 //! RFC 8058 one-click POST mail clients send). `POST /subscribe` takes the page's form or JSON;
 //! JSON callers get JSON answers, browsers get small pages.
+//!
+//! Subscribing never tells whether an address was already subscribed: a new address, one
+//! waiting for confirmation and a confirmed one get the same status and the same body. One
+//! waiting for confirmation is sent the confirmation again, at most once per [`RESEND_AFTER`]
+//! per destination (silently skipped otherwise); a confirmed one is sent nothing.
 
 use crate::app::AppState;
 use crate::http::body::Body;
@@ -14,9 +19,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use herald_core::audience::{new_subscriber, NewSubscriber, SubscriberMode, SubscriberState};
 use herald_core::Id;
-use herald_store::WriteMeta;
+use herald_store::{StoreError, WriteMeta};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -67,6 +73,32 @@ struct SubscribeFields {
     component_ids: Vec<String>,
 }
 
+/// How long after a confirmation mail another may go to the same unconfirmed subscriber.
+pub const RESEND_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+
+/// When each destination was last sent a confirmation by this instance (in memory).
+#[derive(Default)]
+pub struct Resends(std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>);
+
+impl Resends {
+    /// Whether a confirmation may go to `destination` at `now`; when it may, it is counted.
+    fn take(&self, destination: &str, now: DateTime<Utc>) -> bool {
+        let Ok(mut sent) = self.0.lock() else {
+            return false;
+        };
+        if sent.len() > 100_000 {
+            sent.retain(|_, at| now - *at < RESEND_AFTER);
+        }
+        match sent.get(destination) {
+            Some(at) if now - *at < RESEND_AFTER => false,
+            _ => {
+                sent.insert(destination.to_string(), now);
+                true
+            }
+        }
+    }
+}
+
 async fn subscribe(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -74,11 +106,12 @@ async fn subscribe(
     Body(b): Body<Value>,
 ) -> Response {
     let json_reply = wants_json(&headers);
+    // Answered from the request alone, never from what was stored before.
     match do_subscribe(&s, ip, b).await {
         Ok(sub) if json_reply => (
             StatusCode::CREATED,
             Json(json!({
-                "id": sub.id, "type": sub.mode.as_str(), "state": sub.state.as_str(),
+                "type": sub.mode.as_str(), "state": sub.state.as_str(),
                 "component_ids": sub.component_ids,
             })),
         )
@@ -86,8 +119,8 @@ async fn subscribe(
         Ok(sub) if sub.state == SubscriberState::Unconfirmed => page(
             StatusCode::CREATED,
             "Check your inbox",
-            "<p>We sent you an email with a link. Follow it to confirm the subscription; \
-             nothing is sent before that.</p>",
+            "<p>Unless this address is subscribed already, an email with a link is on its way. \
+             Follow it to confirm the subscription; nothing is sent before that.</p>",
         ),
         Ok(_) => page(
             StatusCode::CREATED,
@@ -107,6 +140,18 @@ async fn subscribe(
     }
 }
 
+/// The key confirmations are counted by: the destination, whatever its subscriber's id.
+fn destination(sub: &herald_core::audience::Subscriber) -> String {
+    format!(
+        "{}:{}:{}",
+        sub.mode.as_str(),
+        sub.email.as_deref().unwrap_or(""),
+        sub.endpoint.as_deref().unwrap_or("")
+    )
+}
+
+/// Validates and stores a subscription; returns the subscriber as requested (also when the
+/// destination was subscribed already, which the caller is not told).
 async fn do_subscribe(
     s: &AppState,
     ip: std::net::IpAddr,
@@ -159,7 +204,7 @@ async fn do_subscribe(
     })?;
     if let Some(url) = &sub.endpoint {
         s.notifier
-            .policy
+            .guard
             .check(url)
             .await
             .map_err(|e| AppError::Invalid {
@@ -171,9 +216,48 @@ async fn do_subscribe(
         actor: format!("public:{ip}"),
         now,
     };
-    s.store.create_subscriber(&sub, &meta).await?;
-    s.notifier.poke();
+    match s.store.create_subscriber(&sub, &meta).await {
+        Ok(()) => {
+            // The confirmation just queued counts as the first one sent.
+            s.resend_limit.take(&destination(&sub), now);
+            s.notifier.poke();
+        }
+        Err(StoreError::Conflict { .. }) => confirm_again(s, &sub, now).await?,
+        Err(e) => return Err(e.into()),
+    }
     Ok(sub)
+}
+
+/// Someone subscribed a destination that is subscribed already: one still waiting for
+/// confirmation is sent the confirmation again unless one went lately; a confirmed one gets
+/// nothing.
+async fn confirm_again(
+    s: &AppState,
+    requested: &herald_core::audience::Subscriber,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let waiting = s
+        .store
+        .list_subscribers(Some(SubscriberState::Unconfirmed), Some(requested.mode))
+        .await?;
+    let Some(existing) = waiting.into_iter().find(|w| {
+        w.incident_id.is_none() && w.email == requested.email && w.endpoint == requested.endpoint
+    }) else {
+        return Ok(());
+    };
+    if now - existing.created_at < RESEND_AFTER
+        || !s.resend_limit.take(&destination(&existing), now)
+    {
+        return Ok(());
+    }
+    // One id per window, so instances sharing the database send it once between them.
+    let slot = now.timestamp() / RESEND_AFTER.num_seconds().max(1);
+    let id = Id::derive(&format!("confirm-again:{}:{slot}", existing.id));
+    let notice = herald_core::notify::confirmation(&existing);
+    if s.store.enqueue_notice(&id, &notice, now).await? {
+        s.notifier.poke();
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

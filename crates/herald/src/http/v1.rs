@@ -1108,7 +1108,7 @@ fn subscriber_filters(
 
 async fn list_subscribers(
     State(s): State<AppState>,
-    _c: Caller,
+    c: Caller,
     Path(page_id): Path<String>,
     Query(q): Query<SubscriberQuery>,
 ) -> Reply {
@@ -1120,6 +1120,8 @@ async fn list_subscribers(
         .list_subscribers(state, mode)
         .await?
         .iter()
+        // Viewers search what they may see, so a search cannot spell out a hidden URL.
+        .map(|sub| crate::http::api_notify::shown_to(&c, sub))
         .filter(|sub| {
             needle.as_ref().is_none_or(|n| {
                 sub.email.as_deref().unwrap_or("").contains(n.as_str())
@@ -1131,7 +1133,7 @@ async fn list_subscribers(
                         .contains(n.as_str())
             })
         })
-        .map(subscriber_json)
+        .map(|sub| subscriber_json(&sub))
         .collect();
     let paging = Paging {
         page: q.page,
@@ -1201,6 +1203,16 @@ async fn create_subscriber(
         field: Some(format!("subscriber.{}", e.field)),
         message: e.message,
     })?;
+    if let Some(url) = &sub.endpoint {
+        s.notifier
+            .guard()
+            .check(url)
+            .await
+            .map_err(|e| AppError::Invalid {
+                field: Some("subscriber.endpoint".into()),
+                message: e.to_string(),
+            })?;
+    }
     let meta = herald_store::WriteMeta {
         actor: c.actor(),
         now,
@@ -1220,10 +1232,13 @@ async fn find_subscriber(s: &AppState, page_id: &str, raw: &str) -> Result<Subsc
 
 async fn get_subscriber(
     State(s): State<AppState>,
-    _c: Caller,
+    c: Caller,
     Path((page_id, raw)): Path<(String, String)>,
 ) -> Reply {
-    ok(subscriber_json(&find_subscriber(&s, &page_id, &raw).await?))
+    let sub = find_subscriber(&s, &page_id, &raw).await?;
+    ok(subscriber_json(&crate::http::api_notify::shown_to(
+        &c, &sub,
+    )))
 }
 
 #[derive(Deserialize)]

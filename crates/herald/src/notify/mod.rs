@@ -17,7 +17,7 @@ mod send;
 
 use crate::app::AppState;
 use crate::config::NotifyConfig;
-use crate::netguard::TargetPolicy;
+use crate::netguard::{Guard, TargetPolicy};
 use herald_core::notify::{maintenance_notice_of, wants, NoticeKind};
 use herald_core::{Id, MaintenanceStatus};
 use herald_store::delivery::{Claimed, Notification, Outcome};
@@ -88,8 +88,11 @@ impl NotifyOptions {
 pub struct Notifier {
     pub options: Arc<NotifyOptions>,
     pub(crate) mailer: Option<Arc<crate::mail::Mailer>>,
-    pub(crate) client: reqwest::Client,
-    pub(crate) policy: TargetPolicy,
+    /// Posts webhooks and chat messages; connects only where `guard` allows. `None` only in
+    /// the placeholder a state starts with when not even that client could be built.
+    pub(crate) client: Option<reqwest::Client>,
+    /// The target guard, also applied when subscribers are created.
+    pub(crate) guard: Guard,
     /// Told after a write that may have left notices in the outbox.
     wake: Arc<Notify>,
     /// Told when new deliveries are due.
@@ -100,28 +103,67 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(options: NotifyOptions, mailer: Option<Arc<crate::mail::Mailer>>) -> Self {
-        let client = reqwest::Client::builder()
+    /// The runtime with a guard on the system's resolver and `options.allow_targets`. Fails
+    /// when the HTTP client cannot be built: sending without the guard is not an option.
+    pub fn new(
+        options: NotifyOptions,
+        mailer: Option<Arc<crate::mail::Mailer>>,
+    ) -> Result<Self, reqwest::Error> {
+        let guard = Guard::new(TargetPolicy::new(options.allow_targets.clone()));
+        Notifier::with_guard(options, mailer, guard)
+    }
+
+    /// The runtime with the given guard (a test's resolver, or one shared with team alerts).
+    pub fn with_guard(
+        options: NotifyOptions,
+        mailer: Option<Arc<crate::mail::Mailer>>,
+        guard: Guard,
+    ) -> Result<Self, reqwest::Error> {
+        let client = guard.client(Notifier::client_settings(&options))?;
+        Ok(Notifier::assemble(options, mailer, Some(client), guard))
+    }
+
+    /// What a state holds until `app::prepare` puts the configured runtime in: default
+    /// options, no allow-list. If even its client cannot be built it sends nothing.
+    pub fn unconfigured() -> Self {
+        let options = NotifyOptions::default();
+        let guard = Guard::new(TargetPolicy::default());
+        let client = guard
+            .client(Notifier::client_settings(&options))
+            .map_err(|e| tracing::error!(error = %e, "cannot build the webhook HTTP client"))
+            .ok();
+        Notifier::assemble(options, None, client, guard)
+    }
+
+    fn client_settings(options: &NotifyOptions) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
             .pool_max_idle_per_host(options.per_host)
-            .build()
-            .unwrap_or_default();
-        let policy = TargetPolicy {
-            allow: options.allow_targets.clone(),
-        };
+    }
+
+    fn assemble(
+        options: NotifyOptions,
+        mailer: Option<Arc<crate::mail::Mailer>>,
+        client: Option<reqwest::Client>,
+        guard: Guard,
+    ) -> Self {
         Notifier {
             options: Arc::new(options),
             mailer,
             client,
-            policy,
+            guard,
             wake: Arc::new(Notify::new()),
             due: Arc::new(Notify::new()),
             hosts: Arc::default(),
             link_key: Arc::default(),
         }
+    }
+
+    /// The target guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
     }
 
     /// Asks the expander to look at the outbox now.

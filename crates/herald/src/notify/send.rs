@@ -7,6 +7,7 @@ use super::render::personalise;
 use super::Prepared;
 use crate::alerting::loggable;
 use crate::app::AppState;
+use crate::netguard::{Guard, GuardError};
 use herald_core::audience::{SubscriberMode, SubscriberState};
 use herald_core::notify::NoticeKind;
 use herald_core::Id;
@@ -104,6 +105,16 @@ pub(crate) async fn deliver(state: &AppState, keys: &Keys, c: &Claimed, p: &Prep
     }
 }
 
+/// A guard's verdict as a delivery outcome: a refused target is not tried again, a name that
+/// did not resolve is.
+fn refused(e: GuardError) -> Refusal {
+    if e.is_transient() {
+        Refusal::Transient(e.to_string())
+    } else {
+        Refusal::Permanent(e.to_string())
+    }
+}
+
 enum Refusal {
     /// Will not work however often it is tried (refused target, unusable address).
     Permanent(String),
@@ -159,9 +170,13 @@ async fn post(
     body: String,
 ) -> Result<(), Refusal> {
     let n = &state.notifier;
-    if let Err(e) = n.policy.check(url).await {
-        return Err(Refusal::Permanent(e.to_string()));
-    }
+    // Names are judged by the client's resolver as it connects; literal addresses here.
+    n.guard.check_literal(url).map_err(refused)?;
+    let Some(client) = &n.client else {
+        return Err(Refusal::Transient(
+            "no HTTP client could be built for webhooks".into(),
+        ));
+    };
     let host = reqwest::Url::parse(url)
         .ok()
         .and_then(|u| {
@@ -171,8 +186,7 @@ async fn post(
         .unwrap_or_default();
     let slot = n.host_slot(&host);
     let _permit = slot.acquire().await;
-    let mut req = n
-        .client
+    let mut req = client
         .post(url)
         .header("content-type", "application/json")
         .header("x-herald-delivery", &c.id)
@@ -194,15 +208,18 @@ async fn post(
                 loggable(url)
             )))
         }
-        Err(e) if e.is_timeout() => Err(Refusal::Transient(format!(
-            "{} did not answer in time",
-            loggable(url)
-        ))),
-        Err(e) => Err(Refusal::Transient(format!(
-            "{} could not be reached: {}",
-            loggable(url),
-            e.without_url()
-        ))),
+        Err(e) => match Guard::refusal(&e) {
+            Some(refusal) => Err(refused(refusal.clone())),
+            None if e.is_timeout() => Err(Refusal::Transient(format!(
+                "{} did not answer in time",
+                loggable(url)
+            ))),
+            None => Err(Refusal::Transient(format!(
+                "{} could not be reached: {}",
+                loggable(url),
+                e.without_url()
+            ))),
+        },
     }
 }
 

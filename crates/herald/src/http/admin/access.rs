@@ -98,7 +98,9 @@ fn meta(state: &AppState, admin: &Admin) -> WriteMeta {
 async fn create_key(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_administer(&form)?;
     let name = form.get("name").trim();
-    let checked = if name.is_empty() || name.chars().count() > 100 {
+    let checked = if let Err(e) = herald_core::text::line("name", name) {
+        Err(e.into())
+    } else if name.is_empty() || name.chars().count() > 100 {
         Err(invalid("name", "must be 1 to 100 characters"))
     } else {
         Role::parse(form.get("role")).ok_or_else(|| invalid("role", "choose a listed role"))
@@ -241,6 +243,13 @@ async fn audit(State(state): State<AppState>, admin: Admin) -> Reply {
         .audit_log(200)
         .await?
         .into_iter()
+        .map(|mut e| {
+            // Every role reads the log, and old entries may predate redaction on write.
+            for v in [&mut e.before, &mut e.after].into_iter().flatten() {
+                herald_core::secret::redact_audit(&e.action, v);
+            }
+            e
+        })
         .map(|e| AuditRow {
             at: shown(e.at, tz),
             actor: e.actor,

@@ -7,7 +7,7 @@ use super::{
     Reply,
 };
 use crate::app::AppState;
-use crate::http::api_monitoring::checked_spec;
+use crate::http::api_monitoring::{checked_spec, reveals};
 use crate::http::error::AppError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,6 +19,7 @@ use herald_core::monitor::{
     AlertChannel, AutoIncidentMode, ChannelKind, ComponentAutomation, ComponentRule, Integration,
     IntegrationKind, Metric, MonitorSpec, ProbeOutcome, ProbeSpec,
 };
+use herald_core::secret::{scrub, Redact};
 use herald_core::Id;
 use herald_store::WriteMeta;
 use serde::Serialize;
@@ -108,8 +109,10 @@ fn kind(p: &ProbeSpec) -> &'static str {
     }
 }
 
-/// What a monitor watches, in a few words (database URLs without their password).
+/// What a monitor watches, in a few words, with its credentials redacted (the list is read by
+/// every role).
 fn target(p: &ProbeSpec) -> String {
+    let p = &p.redacted();
     match p {
         ProbeSpec::Http { method, url, .. } => format!("{method} {url}"),
         ProbeSpec::Tcp { host, port } => format!("{host}:{port}"),
@@ -118,9 +121,7 @@ fn target(p: &ProbeSpec) -> String {
         } => format!("{record_type} {name}"),
         ProbeSpec::TlsExpiry { host, port, .. } => format!("{host}:{port}"),
         ProbeSpec::Heartbeat { .. } => "push".into(),
-        ProbeSpec::Postgres { url, .. } | ProbeSpec::Mysql { url, .. } => {
-            herald_store::redact_url(url)
-        }
+        ProbeSpec::Postgres { url, .. } | ProbeSpec::Mysql { url, .. } => url.clone(),
     }
 }
 
@@ -168,6 +169,16 @@ async fn monitors_page(
     let tz = zone(&doc);
     let stored = state.store.list_monitors().await?;
     let name_of = |c: &Id| doc.component(c).map(|c| c.name.clone());
+    let reveal = reveals(&admin.caller());
+    // A failure's reason may quote the URL it failed on.
+    let words = |m: &herald_store::monitoring::StoredMonitor, o: &ProbeOutcome| {
+        let w = outcome_words(o);
+        if reveal {
+            w
+        } else {
+            scrub(&w, &m.spec.secrets())
+        }
+    };
     let monitors = stored
         .iter()
         .map(|m| MonitorRow {
@@ -180,7 +191,7 @@ async fn monitors_page(
             last: m
                 .last_result
                 .as_ref()
-                .map(|r| format!("{} ({})", outcome_words(&r.outcome), shown(r.at, tz)))
+                .map(|r| format!("{} ({})", words(m, &r.outcome), shown(r.at, tz)))
                 .unwrap_or_else(|| "no result yet".into()),
             enabled: m.spec.enabled,
         })
@@ -295,6 +306,18 @@ fn monitor_body(form: &Fields) -> Value {
                 })
                 .collect();
             p.insert("expected_status".into(), Value::Array(codes));
+            // One `Name: value` a line; a line without a colon is a name the check refuses.
+            let headers: Vec<Value> = form
+                .get("headers")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let (name, value) = l.split_once(':').unwrap_or((l, ""));
+                    Value::Array(vec![name.trim().into(), value.trim().into()])
+                })
+                .collect();
+            p.insert("headers".into(), Value::Array(headers));
+            put(&mut p, "body", text(form, "http_body"));
             put(&mut p, "body_contains", text(form, "body_contains"));
             put(&mut p, "body_regex", text(form, "body_regex"));
             p.insert("verify_tls".into(), Value::Bool(form.checked("verify_tls")));
@@ -407,6 +430,8 @@ fn monitor_form(spec: &MonitorSpec) -> FormState {
         ProbeSpec::Http {
             url,
             method,
+            headers,
+            body,
             expected_status,
             body_contains,
             body_regex,
@@ -416,6 +441,15 @@ fn monitor_form(spec: &MonitorSpec) -> FormState {
         } => {
             set("url", url.clone());
             set("method", method.clone());
+            set(
+                "headers",
+                headers
+                    .iter()
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            set("http_body", body.clone().unwrap_or_default());
             set(
                 "expected_status",
                 expected_status
@@ -554,6 +588,15 @@ async fn monitor_view(
         .await?
         .ok_or(AdminError::NotFound)?;
     let since = (state.clock)() - TimeDelta::hours(48);
+    // Viewers see the monitor with its secrets redacted: push token, headers, credentials, and
+    // failure reasons that quote them.
+    let reveal = reveals(&admin.caller());
+    let secrets = if reveal { Vec::new() } else { m.spec.secrets() };
+    let spec = if reveal {
+        m.spec.clone()
+    } else {
+        m.spec.redacted()
+    };
     let results = state
         .store
         .recent_results(key, since, 50)
@@ -561,10 +604,10 @@ async fn monitor_view(
         .iter()
         .map(|r| ResultRow {
             at: shown(r.at, tz),
-            outcome: outcome_words(&r.outcome),
+            outcome: scrub(&outcome_words(&r.outcome), &secrets),
         })
         .collect();
-    let push_url = match &m.spec.probe {
+    let push_url = match &spec.probe {
         ProbeSpec::Heartbeat { token, .. } => {
             Some(format!("{}/api/push/{token}", state.page_url()))
         }
@@ -593,7 +636,7 @@ async fn monitor_view(
         results,
         components,
         kinds: KINDS,
-        form: form.unwrap_or_else(|| monitor_form(&m.spec)),
+        form: form.unwrap_or_else(|| monitor_form(&spec)),
     };
     page_with_status(
         admin,
@@ -777,13 +820,10 @@ async fn alerting_page(
         .into_iter()
         .map(|c| ChannelRow {
             id: c.id.to_string(),
-            name: c.name,
             kind: c.kind.as_str(),
             // Webhook URLs hold secrets: show where they go, not the whole address.
-            target: match c.kind {
-                ChannelKind::Email => c.target,
-                _ => crate::alerting::loggable(&c.target),
-            },
+            target: c.redacted().target,
+            name: c.name,
         })
         .collect();
     let stored_monitors = state.store.list_monitors().await?;
@@ -867,6 +907,9 @@ async fn create_integration(State(state): State<AppState>, admin: Admin, form: F
         .await;
     };
     let name = form.get("integration_name").trim();
+    if let Err(e) = herald_core::text::line("integration_name", name) {
+        return refused(&state, &admin, &form, e.into()).await;
+    }
     if name.is_empty() || name.chars().count() > 255 {
         return refused(
             &state,
@@ -946,6 +989,12 @@ async fn create_channel(State(state): State<AppState>, admin: Admin, form: Field
         )
         .await;
     }
+    if channel.kind != ChannelKind::Email {
+        if let Err(e) = state.alerter.guard().check(&channel.target).await {
+            let why = invalid("channel_target", e.to_string());
+            return refused(&state, &admin, &form, why).await;
+        }
+    }
     state
         .store
         .save_alert_channel(&channel, &meta(&state, &admin))
@@ -970,6 +1019,9 @@ async fn delete_channel(
 async fn create_metric(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_write(&form)?;
     let name = form.get("metric_name").trim();
+    if let Err(e) = herald_core::text::line("metric_name", name) {
+        return refused(&state, &admin, &form, e.into()).await;
+    }
     if name.is_empty() || name.chars().count() > 255 {
         return refused(
             &state,

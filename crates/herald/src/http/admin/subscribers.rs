@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use herald_core::audience::SubscriberState;
+use herald_core::secret::{scrub, Redact};
 use herald_store::delivery::DeliveryRecord;
 use herald_store::WriteMeta;
 use serde::Serialize;
@@ -41,7 +42,13 @@ struct DeliveryRow {
     created: String,
 }
 
-fn delivery_rows(list: &[DeliveryRecord], tz: chrono_tz::Tz) -> Vec<DeliveryRow> {
+/// The rows of a delivery log; `secrets` gives, for viewers, what to scrub from a subscriber's
+/// errors (they name the host only, but a receiver's answer is quoted as it came).
+fn delivery_rows(
+    list: &[DeliveryRecord],
+    tz: chrono_tz::Tz,
+    secrets: impl Fn(&str) -> Vec<String>,
+) -> Vec<DeliveryRow> {
     list.iter()
         .map(|d| DeliveryRow {
             id: d.id.clone(),
@@ -49,7 +56,10 @@ fn delivery_rows(list: &[DeliveryRecord], tz: chrono_tz::Tz) -> Vec<DeliveryRow>
             kind: d.kind.replace('_', " "),
             state: d.state.clone(),
             attempts: d.attempts,
-            error: d.last_error.clone().unwrap_or_default(),
+            error: scrub(
+                d.last_error.as_deref().unwrap_or_default(),
+                &secrets(&d.subscriber_id),
+            ),
             created: shown(d.created_at, tz),
         })
         .collect()
@@ -79,6 +89,17 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
         .collect();
     let counts = state.store.delivery_counts().await?;
     let dead = state.store.list_deliveries(Some("dead"), None, 200).await?;
+    // Viewers: what each webhook or chat subscriber's errors must not show.
+    let hidden: std::collections::HashMap<&str, Vec<String>> = if admin.frame("").can_write {
+        Default::default()
+    } else {
+        subscribers
+            .iter()
+            .filter(|s| s.endpoint.is_some())
+            .map(|s| (s.id.as_str(), s.secrets()))
+            .collect()
+    };
+    let secrets = |id: &str| hidden.get(id).cloned().unwrap_or_default();
     #[derive(Serialize)]
     struct View {
         total: usize,
@@ -95,7 +116,7 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
             total,
             rows,
             counts,
-            dead: delivery_rows(&dead, tz),
+            dead: delivery_rows(&dead, tz, secrets),
         },
     )
 }
@@ -109,10 +130,18 @@ async fn one(State(state): State<AppState>, admin: Admin, Path(raw): Path<String
         .subscriber(&key)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let secret = if admin.frame("").can_write {
+    let reveal = admin.frame("").can_write;
+    let secret = if reveal {
         state.store.subscriber_secret(&key).await?
     } else {
         None
+    };
+    // Viewers see the webhook or chat URL redacted: its path is its secret.
+    let hidden = if reveal { Vec::new() } else { sub.secrets() };
+    let endpoint = if reveal {
+        sub.endpoint.clone()
+    } else {
+        sub.redacted().endpoint
     };
     let log = state.store.list_deliveries(None, Some(&key), 200).await?;
     let components: Vec<String> = sub
@@ -141,12 +170,12 @@ async fn one(State(state): State<AppState>, admin: Admin, Path(raw): Path<String
             id: sub.id.to_string(),
             kind: sub.mode.as_str(),
             email: sub.email.clone(),
-            endpoint: sub.endpoint.clone(),
+            endpoint,
             state: sub.state.as_str(),
             components,
             secret: secret.filter(|_| sub.mode != herald_core::audience::SubscriberMode::Email),
             created: shown(sub.created_at, tz),
-            log: delivery_rows(&log, tz),
+            log: delivery_rows(&log, tz, |_| hidden.clone()),
         },
     )
 }
