@@ -266,8 +266,9 @@ pub struct NotifyConfig {
     /// Minutes before a maintenance starts that subscribers are reminded (default 60; 0: never).
     #[serde(default, deserialize_with = "number_or_text")]
     pub remind_minutes: Option<u16>,
-    /// Internal hosts or addresses webhooks may reach anyway (comma-separated in the
-    /// environment), e.g. `["127.0.0.1"]` for a test or a relay on the private network.
+    /// Internal hosts or addresses that subscriber webhooks and team alert channels may reach
+    /// anyway (comma-separated in the environment), e.g. `["127.0.0.1"]` for a test, or a chat
+    /// server or relay on the private network.
     #[serde(default, deserialize_with = "list_or_text")]
     pub allow_targets: Vec<String>,
 }

@@ -344,19 +344,40 @@ pub async fn run(binary: PathBuf, seconds: u64, count: usize, subscribers: usize
     }
     let notifications_lost = expected.len() - delivered(&record) + untold;
 
-    // All instances serve the same summary once the last change has reached them.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut bodies = HashSet::new();
-    for i in 0..count {
-        let body = reqwest::get(format!("{}/api/v2/summary.json", cluster.base(i)))
-            .await
-            .expect("summary")
-            .text()
-            .await
-            .unwrap_or_default();
-        bodies.insert(body);
-    }
-    let agree = bodies.len() == 1;
+    // All instances serve the same summary once the last change has reached them: a notice
+    // lost in the outage is caught by the periodic re-read, so this waits past one of those.
+    let converged = Instant::now();
+    let deadline = converged + herald::app::PERIODIC_REFRESH + Duration::from_secs(10);
+    let agree = loop {
+        let mut bodies = HashSet::new();
+        let mut updated = Vec::new();
+        for i in 0..count {
+            let body = reqwest::get(format!("{}/api/v2/summary.json", cluster.base(i)))
+                .await
+                .expect("summary")
+                .text()
+                .await
+                .unwrap_or_default();
+            updated.push(
+                serde_json::from_str::<serde_json::Value>(&body)
+                    .map(|v| v["page"]["updated_at"].to_string())
+                    .unwrap_or_default(),
+            );
+            bodies.insert(body);
+        }
+        if bodies.len() == 1 {
+            println!(
+                "snapshots agree {:.1} s after the deliveries",
+                converged.elapsed().as_secs_f64()
+            );
+            break true;
+        }
+        if Instant::now() > deadline {
+            println!("snapshots still differ: last changes {updated:?}");
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     println!(
         "deliveries expected {}, duplicates {}; public reads {} answered, {} failed (killed instances); snapshots agree: {agree}",
         expected.len(),
