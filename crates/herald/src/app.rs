@@ -79,6 +79,8 @@ pub struct AppState {
     pub swapped: Arc<tokio::sync::watch::Sender<u64>>,
     /// The last verdict on whether the database takes writes, and when it was reached.
     write_check: Arc<tokio::sync::Mutex<Option<WriteVerdict>>>,
+    /// Why the last write the database refused was refused, until a write succeeds again.
+    write_refused: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// When the write probe last ran, and what it found.
@@ -117,6 +119,15 @@ impl AppState {
             https: Arc::new(AtomicBool::new(false)),
             swapped: Arc::new(tokio::sync::watch::Sender::new(0)),
             write_check: Arc::default(),
+            write_refused: Arc::default(),
+        }
+    }
+
+    /// Remembers how the last write request ended: refused by the database (`Some(reason)`),
+    /// or done (`None`).
+    pub fn note_write(&self, refused: Option<String>) {
+        if let Ok(mut last) = self.write_refused.lock() {
+            *last = refused;
         }
     }
 
@@ -124,6 +135,10 @@ impl AppState {
     /// [`WRITE_CHECK_EVERY`]; concurrent callers wait for one probe and share its verdict.
     /// A full disk or a read-only database is invisible to a read, so readiness asks this.
     pub async fn writable(&self) -> Result<(), String> {
+        // A refused write counts until a write succeeds: the probe may fit where it did not.
+        if let Some(why) = self.write_refused.lock().ok().and_then(|r| r.clone()) {
+            return Err(why);
+        }
         let mut last = self.write_check.lock().await;
         if let Some((at, verdict)) = last.as_ref() {
             if at.elapsed() < WRITE_CHECK_EVERY {

@@ -243,11 +243,17 @@ impl IntoResponse for AdminError {
                 "Database unavailable",
                 "The database is unavailable; try again shortly.".to_string(),
             ),
-            AdminError::App(AppError::CannotWrite(why)) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Nothing was saved",
-                format!("The database cannot take writes right now ({why}). Nothing was changed; try again once it has room."),
-            ),
+            AdminError::App(AppError::CannotWrite(why)) => {
+                let message = format!("The database cannot take writes right now ({why}). Nothing was changed; try again once it has room.");
+                let mut res = render(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error.html",
+                    context! { title => "Nothing was saved", heading => "Nothing was saved", message => message },
+                );
+                res.extensions_mut()
+                    .insert(crate::http::error::WriteRefused(why));
+                return res;
+            }
             AdminError::App(other) => {
                 if let AppError::Internal(detail) = &other {
                     tracing::error!(%detail, "internal error in the admin UI");

@@ -8,6 +8,11 @@ use herald_core::commands::CommandError;
 use herald_store::StoreError;
 use serde_json::json;
 
+/// Put on a response whose write the database refused (full disk, read-only), so readiness can
+/// report it: a small probe write may still fit where a real one did not.
+#[derive(Clone, Debug)]
+pub struct WriteRefused(pub String);
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -106,10 +111,13 @@ impl IntoResponse for AppError {
                 let text = format!(
                     "the database cannot take writes right now ({why}); nothing was changed, try again later"
                 );
-                (
+                let mut res = (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": text, "message": text}),
+                    Json(json!({"error": text, "message": text})),
                 )
+                    .into_response();
+                res.extensions_mut().insert(WriteRefused(why.clone()));
+                return res;
             }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

@@ -64,6 +64,11 @@ fn routes(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(charts::routes())
         .merge(subscriptions::routes())
+        // A write the database refused keeps /readyz not ready until one succeeds.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            public::track_writes,
+        ))
         // No encoded NUL in a path, no query string that is not strict UTF-8 within bounds.
         .layer(axum::middleware::from_fn(body::guard_uri))
         .layer(TimeoutLayer::with_status_code(

@@ -45,6 +45,28 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Watches write requests for [`crate::http::error::WriteRefused`]: a refusal makes `/readyz`
+/// not ready until a later write succeeds.
+pub async fn track_writes(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let res = next.run(req).await;
+    if writes {
+        if let Some(refused) = res.extensions().get::<crate::http::error::WriteRefused>() {
+            state.note_write(Some(refused.0.clone()));
+        } else if res.status().is_success() || res.status().is_redirection() {
+            state.note_write(None);
+        }
+    }
+    res
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Encoding {
     Identity,
