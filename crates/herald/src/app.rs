@@ -79,12 +79,15 @@ pub struct AppState {
     pub swapped: Arc<tokio::sync::watch::Sender<u64>>,
     /// The last verdict on whether the database takes writes, and when it was reached.
     write_check: Arc<tokio::sync::Mutex<Option<WriteVerdict>>>,
-    /// Why the last write the database refused was refused, until a write succeeds again.
-    write_refused: Arc<std::sync::Mutex<Option<String>>>,
+    /// When and why the database last refused a write, until a write succeeds again.
+    write_refused: Arc<std::sync::Mutex<Option<(std::time::Instant, String)>>>,
 }
 
 /// When the write probe last ran, and what it found.
 type WriteVerdict = (std::time::Instant, Result<(), String>);
+
+/// How long a write the database refused keeps readiness down, unless a write succeeds first.
+pub const REFUSAL_HOLDS: Duration = Duration::from_secs(60);
 
 /// How long a verdict of the write probe is reused by readiness checks.
 pub const WRITE_CHECK_EVERY: Duration = Duration::from_secs(5);
@@ -127,7 +130,7 @@ impl AppState {
     /// or done (`None`).
     pub fn note_write(&self, refused: Option<String>) {
         if let Ok(mut last) = self.write_refused.lock() {
-            *last = refused;
+            *last = refused.map(|why| (std::time::Instant::now(), why));
         }
     }
 
@@ -135,9 +138,13 @@ impl AppState {
     /// [`WRITE_CHECK_EVERY`]; concurrent callers wait for one probe and share its verdict.
     /// A full disk or a read-only database is invisible to a read, so readiness asks this.
     pub async fn writable(&self) -> Result<(), String> {
-        // A refused write counts until a write succeeds: the probe may fit where it did not.
-        if let Some(why) = self.write_refused.lock().ok().and_then(|r| r.clone()) {
-            return Err(why);
+        // A refused write counts for a while even if the probe fits where it did not; after
+        // that the probe decides, so an instance nobody writes to becomes ready by itself.
+        let refused = self.write_refused.lock().ok().and_then(|r| r.clone());
+        if let Some((at, why)) = refused {
+            if at.elapsed() < REFUSAL_HOLDS {
+                return Err(why);
+            }
         }
         let mut last = self.write_check.lock().await;
         if let Some((at, verdict)) = last.as_ref() {
