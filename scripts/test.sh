@@ -17,7 +17,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium chromium-driver)
 command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_packages+=(npm)
-# A real Prometheus Alertmanager delivers alerts to Herald in tests/monitors.rs.
+# A real Prometheus Alertmanager delivers alerts to Herald in tests/it/monitors.rs.
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 if [ "${#need_packages[@]}" -gt 0 ]; then
   log "installing ${need_packages[*]}"

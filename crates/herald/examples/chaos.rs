@@ -1,14 +1,14 @@
 //! Fault benchmark driver (run by `bench/chaos.sh`); the run itself is in
-//! `tests/common/chaos.rs`, shared with `tests/chaos.rs`. Exits non-zero when anything
+//! `tests/it/common/chaos.rs`, shared with `tests/it/chaos.rs`. Exits non-zero when anything
 //! acknowledged was lost or the instances disagree.
 //!
 //!     chaos --herald target/release/herald --seconds 60 --instances 3 --subscribers 50
 
-#[path = "../tests/common/chaos.rs"]
+#[path = "../tests/it/common/chaos.rs"]
 mod chaos;
-#[path = "../tests/common/process.rs"]
+#[path = "../tests/it/common/process.rs"]
 mod process;
-#[path = "../tests/common/sinks.rs"]
+#[path = "../tests/it/common/sinks.rs"]
 mod sinks;
 
 use std::path::PathBuf;

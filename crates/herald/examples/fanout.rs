@@ -5,9 +5,9 @@
 //!
 //!     fanout --herald target/release/herald --subscribers 100000
 
-#[path = "../tests/common/fanout.rs"]
+#[path = "../tests/it/common/fanout.rs"]
 mod fanout;
-#[path = "../tests/common/sinks.rs"]
+#[path = "../tests/it/common/sinks.rs"]
 mod sinks;
 
 use fanout::Channel;

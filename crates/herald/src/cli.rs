@@ -286,7 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
             // Servers sharing the database show the import at once.
-            let _ = store.announce("cli", crate::cluster::PAGE).await;
+            let _ = store.announce("cli", crate::runtime::cluster::PAGE).await;
             println!(
                 "imported {shown}: {} written, {} unchanged (nothing else was touched)",
                 report.written, report.unchanged
@@ -333,7 +333,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .context("reading the password from standard input")?;
                     let password = password.trim_end_matches(['\r', '\n']);
                     let id =
-                        app::create_user(store.as_ref(), email, password, *role, "cli").await?;
+                        app::create_user(&store, email, password, *role, "cli").await?;
                     println!("created {} user {email} ({id})", role.as_str());
                 }
                 UserCommand::List => {
@@ -356,11 +356,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if name.trim().is_empty() {
                         return Err(anyhow!("--name must not be blank"));
                     }
-                    let secret = crate::auth::new_secret(20);
+                    let secret = crate::http::auth::new_secret(20);
                     let key = store
                         .create_api_key(
                             name.trim(),
-                            &crate::auth::secret_hash(&secret),
+                            &crate::http::auth::secret_hash(&secret),
                             *role,
                             &meta,
                         )
@@ -441,11 +441,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let state = app::AppState::new(store, branding, app::system_clock());
             state
-                .rebuild_snapshot()
+                .site.rebuild()
                 .await
                 .context("rendering the public site")?;
-            let snapshot = state.snapshot.load_full();
-            let written = crate::mirror::write_dir(&snapshot, out)?;
+            let snapshot = state.site.snapshot.load_full();
+            let written = crate::runtime::mirror::write_dir(&snapshot, out)?;
             println!(
                 "mirrored the public site into {}: {written} files written",
                 out.display()

@@ -5,8 +5,8 @@
 //! that needs a role the person lacks is refused before its body is read. Responses are never
 //! cached or framed, and carry a strict Content-Security-Policy (no inline scripts or styles).
 
-use crate::app::AppState;
-use crate::auth::{self, Caller, Credential};
+use crate::http::state::AppState;
+use crate::http::auth::{self, Caller, Credential};
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
 use crate::http::session;
@@ -216,6 +216,12 @@ impl From<AppError> for AdminError {
             AppError::Forbidden(why) => AdminError::Forbidden(why),
             other => AdminError::App(other),
         }
+    }
+}
+
+impl From<crate::service::ServiceError> for AdminError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        AdminError::from(AppError::from(e))
     }
 }
 

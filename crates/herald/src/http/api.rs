@@ -2,8 +2,8 @@
 //! Reads of the public page come from the snapshot (`/api/herald/v1/page`); writes go through
 //! the domain commands and answer with the object as it now is.
 
-use crate::app::AppState;
-use crate::auth::Caller;
+use crate::http::state::AppState;
+use crate::http::auth::Caller;
 use crate::http::api_monitoring as mon;
 use crate::http::api_notify as notify;
 use crate::http::body::Body;
@@ -901,14 +901,14 @@ async fn create_api_key(
             message: "must be 1 to 100 characters".into(),
         });
     }
-    let secret = crate::auth::new_secret(20);
+    let secret = crate::http::auth::new_secret(20);
     let meta = herald_store::WriteMeta {
         actor: caller.actor(),
         now: (s.clock)(),
     };
     let key = s
         .store
-        .create_api_key(name, &crate::auth::secret_hash(&secret), b.role, &meta)
+        .create_api_key(name, &crate::http::auth::secret_hash(&secret), b.role, &meta)
         .await?;
     let mut body = serde_json::to_value(&key).unwrap_or_default();
     body["key"] = Value::String(secret);
@@ -1202,10 +1202,10 @@ async fn create_user(State(s): State<AppState>, caller: Caller, Body(b): Body<Us
     };
     let email =
         herald_core::audience::check_email(&b.email).map_err(|e| invalid("email", e.message))?;
-    if b.password.chars().count() < crate::auth::MIN_PASSWORD {
+    if b.password.chars().count() < crate::http::auth::MIN_PASSWORD {
         return Err(invalid(
             "password",
-            format!("must be at least {} characters", crate::auth::MIN_PASSWORD),
+            format!("must be at least {} characters", crate::http::auth::MIN_PASSWORD),
         ));
     }
     if s.store.user_by_email(&email).await?.is_some() {
@@ -1215,7 +1215,7 @@ async fn create_user(State(s): State<AppState>, caller: Caller, Body(b): Body<Us
         ));
     }
     let hash =
-        crate::auth::hash_password(&b.password).map_err(|e| AppError::Internal(e.to_string()))?;
+        crate::http::auth::hash_password(&b.password).map_err(|e| AppError::Internal(e.to_string()))?;
     let meta = herald_store::WriteMeta {
         actor: caller.actor(),
         now: (s.clock)(),

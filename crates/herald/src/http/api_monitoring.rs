@@ -2,8 +2,8 @@
 //! integrations, team alert channels, system metrics and their data points, and the
 //! scheduler's own figures. Every change tells the monitoring runtime to re-read its settings.
 
-use crate::app::AppState;
-use crate::auth::Caller;
+use crate::http::state::AppState;
+use crate::http::auth::Caller;
 use crate::http::api::id;
 use crate::http::body::Query;
 use crate::http::body::{parse, Body};
@@ -71,7 +71,7 @@ fn monitor_json(state: &AppState, m: &StoredMonitor, reveal: bool) -> Value {
     v["created_at"] = to_value(&m.created_at);
     v["updated_at"] = to_value(&m.updated_at);
     if let ProbeSpec::Heartbeat { token, .. } = &spec.probe {
-        v["push_url"] = Value::String(format!("{}/api/push/{token}", state.page_url()));
+        v["push_url"] = Value::String(format!("{}/api/push/{token}", state.site.page_url()));
     }
     v
 }
@@ -94,7 +94,7 @@ pub(crate) async fn checked_spec(
             .and_then(Value::as_str)
             .is_none_or(|t| t.trim().is_empty());
         if heartbeat && empty {
-            probe.insert("token".into(), Value::String(crate::auth::new_secret(12)));
+            probe.insert("token".into(), Value::String(crate::http::auth::new_secret(12)));
         }
     }
     let spec: MonitorSpec = parse(body)?;
@@ -307,7 +307,7 @@ pub async fn list_integrations(State(s): State<AppState>, _caller: Caller) -> Re
             let mut v = to_value(i);
             v["url"] = Value::String(format!(
                 "{}/api/integrations/{}",
-                s.page_url(),
+                s.site.page_url(),
                 i.kind.as_str()
             ));
             v
@@ -392,15 +392,15 @@ pub async fn create_integration(
             format!("no component has id `{c}`"),
         ));
     }
-    let token = crate::auth::new_secret(16);
+    let token = crate::http::auth::new_secret(16);
     s.store
-        .create_integration(&i, &crate::auth::secret_hash(&token), &meta(&s, &caller))
+        .create_integration(&i, &crate::http::auth::secret_hash(&token), &meta(&s, &caller))
         .await?;
     let mut v = to_value(&i);
     v["token"] = Value::String(token.clone());
     v["url"] = Value::String(format!(
         "{}/api/integrations/{}?token={token}",
-        s.page_url(),
+        s.site.page_url(),
         kind.as_str()
     ));
     Ok((StatusCode::CREATED, Json(v)))

@@ -2,8 +2,8 @@
 //! secrets shown on the subscriber's own page), change their state or components, read the
 //! delivery log, and retry dead letters by hand.
 
-use crate::app::AppState;
-use crate::auth::Caller;
+use crate::http::state::AppState;
+use crate::http::auth::Caller;
 use crate::http::api::id;
 use crate::http::api_monitoring::{invalid, meta, reveals, Reply};
 use crate::http::body::Body;

@@ -5,7 +5,7 @@
 //! UTF-8 is refused rather than replaced, and no text holding NUL gets past, so no store (one of
 //! which cannot hold NUL at all) ever sees one.
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::error::AppError;
 use crate::http::form;
 use axum::body::Bytes;

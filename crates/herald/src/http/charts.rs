@@ -6,7 +6,7 @@
 //! store at most once a minute and kept. When the database is away the last drawing is served;
 //! one never drawn comes out as an empty frame.
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::render::charts::{bucket, line_chart, ChartOptions};
 use axum::extract::{Path, Query, State};
 use axum::http::header;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_core::commands::CommandError;
 use herald_store::StoreError;
+use crate::service::ServiceError;
 use serde_json::json;
 
 /// Put on a response whose write the database refused (full disk, read-only), so readiness can
@@ -34,8 +35,25 @@ pub enum AppError {
     /// The database answers but refuses writes (full disk, read-only); the reason is shown.
     #[error("the database cannot take writes: {0}")]
     CannotWrite(String),
+    /// A duplicate, or a change that conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error")]
     Internal(String),
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Forbidden(why) => AppError::Forbidden(why),
+            ServiceError::Invalid { field, message } => AppError::Invalid { field, message },
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Conflict(what) => AppError::Conflict(what),
+            ServiceError::Unavailable => AppError::Unavailable,
+            ServiceError::CannotWrite(why) => AppError::CannotWrite(why),
+            ServiceError::Internal(cause) => AppError::Internal(format!("{cause:#}")),
+        }
+    }
 }
 
 impl From<herald_core::text::TextError> for AppError {
@@ -91,6 +109,10 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "Could not authenticate", "message": "Could not authenticate"}),
+            ),
+            AppError::Conflict(what) => (
+                StatusCode::CONFLICT,
+                json!({"error": what, "message": what}),
             ),
             AppError::Forbidden(why) => {
                 (StatusCode::FORBIDDEN, json!({"error": why, "message": why}))

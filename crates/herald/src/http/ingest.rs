@@ -3,8 +3,8 @@
 //! (`/api/integrations/{kind}`, authenticated by the integration's own token).
 
 use super::error::AppError;
-use crate::app::AppState;
-use crate::monitoring::Pushed;
+use crate::http::state::AppState;
+use crate::runtime::monitoring::Pushed;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -30,7 +30,7 @@ async fn push(
         Some(Pushed::Here) => Ok(Json(json!({"ok": true}))),
         Some(Pushed::Elsewhere(id)) => {
             // Another instance watches this heartbeat: pass the push on.
-            let topic = format!("{}{id}", crate::cluster::PUSH);
+            let topic = format!("{}{id}", crate::runtime::cluster::PUSH);
             state.announce(&topic).await;
             Ok(Json(json!({"ok": true})))
         }
@@ -70,7 +70,7 @@ async fn alerts(
     let token = token(&headers, &query).ok_or(AppError::Unauthorized)?;
     let integration = state
         .store
-        .integration_by_token_hash(&crate::auth::secret_hash(&token))
+        .integration_by_token_hash(&crate::http::auth::secret_hash(&token))
         .await?
         .filter(|i| i.kind == kind)
         .ok_or(AppError::Unauthorized)?;

@@ -1,7 +1,7 @@
 //! The HTTP surface: the public site served from the snapshot, health checks, and (later) the
 //! admin UI and APIs. One error type, [`error::AppError`], mapped to responses in one place.
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
+pub mod auth;
 pub mod api;
 pub mod api_monitoring;
 pub mod api_notify;
@@ -24,6 +25,7 @@ pub mod public;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod state;
 pub mod subscriptions;
 pub mod v1;
 pub mod v1_metrics;
@@ -82,10 +84,10 @@ fn routes(state: AppState) -> Router {
         // is looked at, whatever its size.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_role,
+            crate::http::auth::require_role,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.https.clone(),
+            state.site.https.clone(),
             security::headers,
         ))
         // Added after the layers: the public read path (a GET answered from memory) sets its

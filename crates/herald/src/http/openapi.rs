@@ -5,7 +5,7 @@
 //! The response objects are `herald-core` and `herald-store` types, which stay free of any HTTP
 //! or documentation dependency. Rust's orphan rule keeps this crate from implementing `ToSchema`
 //! for them, so this module holds schema-only mirrors of their wire shape. The mirrors cannot
-//! drift unnoticed: `tests/openapi.rs` compares their fields with the JSON the API really serves.
+//! drift unnoticed: `tests/it/openapi.rs` compares their fields with the JSON the API really serves.
 //! The enumerations are not mirrored by hand: their values come from the core's own wire names.
 
 use crate::http::{api, public};
@@ -44,7 +44,7 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(HeraldApi::openapi())
 }
 
-/// Adds the two ways of authenticating that `crate::auth::Caller` accepts.
+/// Adds the two ways of authenticating that `crate::http::auth::Caller` accepts.
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -60,7 +60,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::auth::SESSION_COOKIE,
+                crate::http::auth::SESSION_COOKIE,
                 "The cookie set by `POST /api/herald/v1/session`; writes also need the \
                  `x-csrf-token` header it returned.",
             ))),

@@ -1,7 +1,7 @@
 //! Public GETs: a lookup in the in-memory snapshot, never the database. Strong ETags answer
 //! `If-None-Match` with 304; bodies go out precompressed when the client accepts brotli or gzip.
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::render::Entry;
 use axum::body::Body;
 use axum::extract::{OriginalUri, State};
@@ -156,9 +156,9 @@ pub struct ReadState {
 impl axum::extract::FromRef<AppState> for ReadState {
     fn from_ref(state: &AppState) -> Self {
         ReadState {
-            snapshot: state.snapshot.clone(),
-            stale: state.stale.clone(),
-            https: state.https.clone(),
+            snapshot: state.site.snapshot.clone(),
+            stale: state.site.stale.clone(),
+            https: state.site.https.clone(),
         }
     }
 }

@@ -24,8 +24,8 @@
 //! and the client address), and one entry when a lock starts; attempts refused by a lock are not
 //! written one by one, so a flood of them adds nothing to the log.
 
-use crate::app::AppState;
-use crate::auth::{self, Caller, Credential, SESSION_COOKIE};
+use crate::http::state::AppState;
+use crate::http::auth::{self, Caller, Credential, SESSION_COOKIE};
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;

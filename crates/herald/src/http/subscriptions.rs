@@ -8,11 +8,11 @@
 //! waiting for confirmation is sent the confirmation again, at most once per [`RESEND_AFTER`]
 //! per destination (silently skipped otherwise); a confirmed one is sent nothing.
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
-use crate::notify::links::{Keys, Purpose};
+use crate::runtime::notify::links::{Keys, Purpose};
 use crate::render::charts::escape;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -271,7 +271,7 @@ async fn subscriber_for(
     token: &str,
     purpose: Purpose,
 ) -> Result<herald_core::audience::Subscriber, Response> {
-    let keys = Keys::load(s)
+    let keys = Keys::load(&s.notifier, s.store.as_ref())
         .await
         .map_err(|e| AppError::from(e).into_response())?;
     let bad = || {

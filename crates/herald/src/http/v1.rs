@@ -1,11 +1,11 @@
 //! Atlassian Statuspage's manage API v1 (`/v1/pages/{page_id}/…`), so that a client written for
 //! Statuspage works by changing only its base URL. Requests carry `Authorization: OAuth KEY`
-//! (or the other forms [`crate::auth`] accepts), JSON or Rails-style form bodies wrapped in
+//! (or the other forms [`crate::http::auth`] accepts), JSON or Rails-style form bodies wrapped in
 //! Statuspage's envelopes; every route also answers with a `.json` suffix. Writes go through
 //! the same domain commands as the native API.
 
-use crate::app::AppState;
-use crate::auth::Caller;
+use crate::http::state::AppState;
+use crate::http::auth::Caller;
 use crate::http::body::{parse, Body};
 use crate::http::error::AppError;
 use crate::render::{v2, Branding, RenderContext, SnapshotInput};

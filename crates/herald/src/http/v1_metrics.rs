@@ -1,8 +1,8 @@
 //! Statuspage v1 system metrics: listing metrics and posting their data points, in
 //! Statuspage's shapes (`{"data": {"timestamp", "value"}}`, Unix seconds).
 
-use crate::app::AppState;
-use crate::auth::Caller;
+use crate::http::state::AppState;
+use crate::http::auth::Caller;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use axum::extract::{Path, State};

@@ -5,7 +5,7 @@ use super::{
     invalid, load, page, page_with_status, parse_id, shown, zone, Admin, AdminError, Fields,
     FormState, Reply,
 };
-use crate::app::AppState;
+use crate::http::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -119,8 +119,8 @@ async fn create_key(State(state): State<AppState>, admin: Admin, form: Fields) -
             .await;
         }
     };
-    let secret = crate::auth::new_secret(20);
-    let hash = crate::auth::secret_hash(&secret);
+    let secret = crate::http::auth::new_secret(20);
+    let hash = crate::http::auth::secret_hash(&secret);
     state
         .store
         .create_api_key(name, &hash, role, &meta(&state, &admin))
@@ -195,15 +195,22 @@ async fn create_user(State(state): State<AppState>, admin: Admin, form: Fields) 
     admin.may_administer(&form)?;
     let created = match Role::parse(form.get("role")) {
         None => Err(invalid("role", "choose a listed role")),
-        Some(role) => crate::app::create_user(
-            state.store.as_ref(),
-            form.get("email"),
-            form.get("password"),
-            role,
-            &admin.caller().actor(),
-        )
-        .await
-        .map_err(|e| invalid("email", e.to_string())),
+        Some(role) => state
+            .service
+            .create_user(
+                &admin.caller().as_actor(),
+                form.get("email"),
+                form.get("password"),
+                role,
+            )
+            .await
+            .map_err(|e| match e {
+                crate::service::ServiceError::Invalid {
+                    field: Some(f),
+                    message,
+                } => invalid(&f, message),
+                other => invalid("email", other.to_string()),
+            }),
     };
     match created {
         Ok(_) => super::done("/admin/users"),

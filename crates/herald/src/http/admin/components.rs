@@ -4,7 +4,7 @@
 use super::{
     choices, done, invalid, load, page, page_with_status, parse_id, Admin, Choice, Fields, Reply,
 };
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::error::AppError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

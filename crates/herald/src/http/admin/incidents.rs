@@ -6,7 +6,7 @@ use super::{
     choices, done, invalid, load, local_input, page, page_with_status, parse_id, parse_local,
     shown, zone, Admin, AdminError, Choice, Fields, FormState, Reply,
 };
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::error::AppError;
 use crate::render::markdown;
 use axum::extract::{Path, Query, State};

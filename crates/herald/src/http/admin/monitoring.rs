@@ -6,7 +6,7 @@ use super::{
     invalid, load, page_with_status, parse_id, shown, zone, Admin, AdminError, Fields, FormState,
     Reply,
 };
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::api_monitoring::{checked_spec, reveals};
 use crate::http::error::AppError;
 use axum::extract::{Path, State};
@@ -609,7 +609,7 @@ async fn monitor_view(
         .collect();
     let push_url = match &spec.probe {
         ProbeSpec::Heartbeat { token, .. } => {
-            Some(format!("{}/api/push/{token}", state.page_url()))
+            Some(format!("{}/api/push/{token}", state.site.page_url()))
         }
         _ => None,
     };
@@ -800,7 +800,7 @@ async fn alerting_page(
     status: StatusCode,
 ) -> Reply {
     let doc = load(state).await?;
-    let base = state.page_url();
+    let base = state.site.page_url();
     let integrations = state
         .store
         .list_integrations()
@@ -928,14 +928,14 @@ async fn create_integration(State(state): State<AppState>, admin: Admin, form: F
     if let Ok(c) = Id::parse(form.get("default_component")) {
         i.default_component = Some(c);
     }
-    let token = crate::auth::new_secret(16);
+    let token = crate::http::auth::new_secret(16);
     state
         .store
-        .create_integration(&i, &crate::auth::secret_hash(&token), &meta(&state, &admin))
+        .create_integration(&i, &crate::http::auth::secret_hash(&token), &meta(&state, &admin))
         .await?;
     let url = format!(
         "{}/api/integrations/{}?token={token}",
-        state.page_url(),
+        state.site.page_url(),
         kind.as_str()
     );
     alerting_page(

@@ -6,7 +6,7 @@ use super::{
     done, load, local_input, page, page_with_status, parse_id, parse_local, zone, Admin,
     AdminError, Fields, Reply,
 };
-use crate::app::AppState;
+use crate::http::state::AppState;
 use crate::http::error::AppError;
 use crate::render::markdown;
 use axum::extract::{Path, State};

@@ -2,7 +2,7 @@
 //! page per subscriber with its signing secret, its delivery log and state changes.
 
 use super::{load, page, parse_id, shown, zone, Admin, AdminError, Fields, Reply};
-use crate::app::AppState;
+use crate::http::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -80,7 +80,7 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
             target: s
                 .email
                 .clone()
-                .or_else(|| s.endpoint.as_deref().map(crate::alerting::loggable))
+                .or_else(|| s.endpoint.as_deref().map(crate::runtime::alerting::loggable))
                 .unwrap_or_default(),
             components: s.component_ids.len(),
             state: s.state.as_str(),
