@@ -34,14 +34,68 @@ fn not_found(what: impl Into<String>) -> CommandError {
     CommandError::NotFound { what: what.into() }
 }
 
+/// What happened in an [`IncidentEvent`]; maintenances record `Created` and `StatusChanged` too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentEventKind {
+    Created,
+    /// An update was posted.
+    Updated,
+    StatusChanged,
+    ComponentsChanged,
+    Renamed,
+    UpdateDeleted,
+    PostmortemPublished,
+    PostmortemReverted,
+    Deleted,
+}
+
+impl IncidentEventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [IncidentEventKind] = &[
+        IncidentEventKind::Created,
+        IncidentEventKind::Updated,
+        IncidentEventKind::StatusChanged,
+        IncidentEventKind::ComponentsChanged,
+        IncidentEventKind::Renamed,
+        IncidentEventKind::UpdateDeleted,
+        IncidentEventKind::PostmortemPublished,
+        IncidentEventKind::PostmortemReverted,
+        IncidentEventKind::Deleted,
+    ];
+
+    /// The name stored and shown in the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentEventKind::Created => "created",
+            IncidentEventKind::Updated => "updated",
+            IncidentEventKind::StatusChanged => "status_changed",
+            IncidentEventKind::ComponentsChanged => "components_changed",
+            IncidentEventKind::Renamed => "renamed",
+            IncidentEventKind::UpdateDeleted => "update_deleted",
+            IncidentEventKind::PostmortemPublished => "postmortem_published",
+            IncidentEventKind::PostmortemReverted => "postmortem_reverted",
+            IncidentEventKind::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for IncidentEventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something that happened to an incident, kept for timelines and time-to-tell figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentEvent {
     pub incident_id: Id,
     pub at: DateTime<Utc>,
-    /// `created`, `updated`, `status_changed`, `components_changed`, `renamed`,
-    /// `postmortem_published`, `postmortem_reverted`, `deleted`.
-    pub kind: String,
+    pub kind: IncidentEventKind,
     pub detail: serde_json::Value,
 }
 
@@ -371,11 +425,11 @@ impl Work<'_, '_> {
             .ok_or_else(|| invalid(field, format!("no component has id `{id}` on this page")))
     }
 
-    fn event(&mut self, incident: &Id, kind: &str, detail: serde_json::Value) {
+    fn event(&mut self, incident: &Id, kind: IncidentEventKind, detail: serde_json::Value) {
         self.events.push(IncidentEvent {
             incident_id: incident.clone(),
             at: self.now(),
-            kind: kind.into(),
+            kind,
             detail,
         });
     }
@@ -581,7 +635,7 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
         Command::DeleteIncident { id } => {
             let i = w.incident_index(&id)?;
             w.doc.incidents.remove(i);
-            w.event(&id, "deleted", serde_json::Value::Null);
+            w.event(&id, IncidentEventKind::Deleted, serde_json::Value::Null);
             Ok(Some(id))
         }
         Command::EditUpdate {
@@ -652,7 +706,7 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             inc.updated_at = now;
             w.event(
                 &incident,
-                "update_deleted",
+                IncidentEventKind::UpdateDeleted,
                 serde_json::json!({"update": update}),
             );
             Ok(Some(incident))
@@ -729,7 +783,11 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
             pm.updated_at = now;
             inc.status = IncidentStatus::Postmortem;
             inc.updated_at = now;
-            w.event(&incident, "postmortem_published", serde_json::Value::Null);
+            w.event(
+                &incident,
+                IncidentEventKind::PostmortemPublished,
+                serde_json::Value::Null,
+            );
             Ok(Some(incident))
         }
         Command::RevertPostmortem { incident } => {
@@ -746,7 +804,11 @@ fn run(w: &mut Work, command: Command) -> Result<Option<Id>, CommandError> {
                 inc.status = IncidentStatus::Resolved;
             }
             inc.updated_at = now;
-            w.event(&incident, "postmortem_reverted", serde_json::Value::Null);
+            w.event(
+                &incident,
+                IncidentEventKind::PostmortemReverted,
+                serde_json::Value::Null,
+            );
             Ok(Some(incident))
         }
         Command::DeletePostmortem { incident } => {
@@ -999,7 +1061,7 @@ fn create_incident(w: &mut Work, input: IncidentInput) -> Result<Option<Id>, Com
     });
     w.event(
         &id,
-        "created",
+        IncidentEventKind::Created,
         serde_json::json!({"status": status.as_str(), "impact": impact.as_str()}),
     );
     Ok(Some(id))
@@ -1037,7 +1099,10 @@ fn update_incident(w: &mut Work, id: Id, input: IncidentInput) -> Result<Option<
     let inc = &mut w.doc.incidents[i];
     if let Some(n) = name {
         if n != inc.name {
-            events.push(("renamed", serde_json::json!({"from": inc.name, "to": n})));
+            events.push((
+                IncidentEventKind::Renamed,
+                serde_json::json!({"from": inc.name, "to": n}),
+            ));
             inc.name = n;
         }
     }
@@ -1051,13 +1116,13 @@ fn update_incident(w: &mut Work, id: Id, input: IncidentInput) -> Result<Option<
     let status = input.status.unwrap_or(current);
     if status != current {
         events.push((
-            "status_changed",
+            IncidentEventKind::StatusChanged,
             serde_json::json!({"from": current.as_str(), "to": status.as_str()}),
         ));
     }
     if !affected.is_empty() {
         events.push((
-            "components_changed",
+            IncidentEventKind::ComponentsChanged,
             serde_json::to_value(&affected).unwrap_or_default(),
         ));
     }
@@ -1085,7 +1150,10 @@ fn update_incident(w: &mut Work, id: Id, input: IncidentInput) -> Result<Option<
                 deliver_notifications: input.deliver_notifications.unwrap_or(true),
             },
         );
-        events.push(("updated", serde_json::json!({"status": status.as_str()})));
+        events.push((
+            IncidentEventKind::Updated,
+            serde_json::json!({"status": status.as_str()}),
+        ));
     }
     inc.updated_at = now;
     for (kind, detail) in events {
@@ -1148,7 +1216,7 @@ fn create_maintenance(w: &mut Work, input: MaintenanceInput) -> Result<Option<Id
     });
     w.event(
         &id,
-        "created",
+        IncidentEventKind::Created,
         serde_json::json!({"status": status.as_str()}),
     );
     Ok(Some(id))
@@ -1234,7 +1302,7 @@ fn update_maintenance(
     if status != current {
         w.event(
             &id,
-            "status_changed",
+            IncidentEventKind::StatusChanged,
             serde_json::json!({"from": current.as_str(), "to": status.as_str()}),
         );
     }

@@ -12,9 +12,8 @@ use herald_core::access::Role;
 use herald_core::audience::{IncidentTemplate, Subscriber, SubscriberMode, SubscriberState};
 use herald_core::commands::{Command, CommandError, IncidentEvent};
 use herald_core::datafile::{DataFile, DataFileError};
-use herald_core::{ComponentStatus, Id, PageDocument, PageSettings, StatusChange};
+use herald_core::{Id, PageDocument, PageSettings, StatusChange};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub mod backup;
 pub mod cluster;
@@ -127,12 +126,9 @@ pub struct ImportReport {
     pub unchanged: usize,
 }
 
-/// Knobs for [`Store::import`].
+/// Knobs for [`Store::import`]; there are none yet, every import is one plain transaction.
 #[derive(Clone, Debug, Default)]
-pub struct ImportOptions {
-    /// Sleep between objects inside the transaction. Only for tests that interrupt an import.
-    pub pause_between_objects: Option<Duration>,
-}
+pub struct ImportOptions {}
 
 /// Who makes a change, and when.
 #[derive(Clone, Debug)]
@@ -275,14 +271,6 @@ pub trait Store:
 
     async fn list_users(&self) -> StoreResult<Vec<User>>;
 
-    /// Stores the outcome of a login attempt (failure count and lock).
-    async fn record_login(
-        &self,
-        user: &Id,
-        failed: i32,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
-
     async fn create_session(
         &self,
         token_hash: &str,
@@ -360,15 +348,6 @@ pub trait Store:
         &self,
         settings: &PageSettings,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-
-    /// Sets a component's status and records the change with its cause (no-op when unchanged).
-    async fn set_component_status(
-        &self,
-        component: &Id,
-        status: ComponentStatus,
-        at: DateTime<Utc>,
-        cause: &str,
     ) -> StoreResult<()>;
 
     /// Every recorded status change of a component, oldest first.

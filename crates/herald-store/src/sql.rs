@@ -40,7 +40,7 @@ macro_rules! store_impl {
             use crate::{Applied, ApiKey, AuditEntry, ImportOptions, ImportReport, Session, Store, StoreError, StoreResult, User, WriteMeta};
             use herald_core::access::Role;
             use herald_core::audience::{IncidentTemplate, Subscriber, SubscriberMode, SubscriberState};
-            use herald_core::commands::{self, Command, IncidentEvent};
+            use herald_core::commands::{self, Command, IncidentEvent, IncidentEventKind};
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
             use herald_core::datafile::{sort_document, DataFile};
@@ -548,7 +548,6 @@ macro_rules! store_impl {
                 old: Option<&PageDocument>,
                 new: &PageDocument,
                 now: DateTime<Utc>,
-                options: &ImportOptions,
             ) -> StoreResult<ImportReport> {
                 let mut report = ImportReport::default();
                 let mut count = |changed: bool| {
@@ -561,25 +560,21 @@ macro_rules! store_impl {
                 for g in &new.groups {
                     if count(old.and_then(|e| e.groups.iter().find(|x| x.id == g.id)) != Some(g)) {
                         write_group(c, g).await?;
-                        pause(options).await;
                     }
                 }
                 for comp in &new.components {
                     if count(old.and_then(|e| e.component(&comp.id)) != Some(comp)) {
                         write_component(c, comp).await?;
-                        pause(options).await;
                     }
                 }
                 for i in &new.incidents {
                     if count(old.and_then(|e| e.incident(&i.id)) != Some(i)) {
                         write_incident(c, i).await?;
-                        pause(options).await;
                     }
                 }
                 for m in &new.maintenances {
                     if count(old.and_then(|e| e.maintenances.iter().find(|x| x.id == m.id)) != Some(m)) {
                         write_maintenance(c, m).await?;
-                        pause(options).await;
                     }
                 }
                 let Some(old) = old else { return Ok(report) };
@@ -721,12 +716,6 @@ macro_rules! store_impl {
                 })
             }
 
-            async fn pause(options: &ImportOptions) {
-                if let Some(d) = options.pause_between_objects {
-                    tokio::time::sleep(d).await;
-                }
-            }
-
             #[async_trait]
             impl Store for $store {
                 fn engine(&self) -> &'static str {
@@ -775,7 +764,7 @@ macro_rules! store_impl {
                     &self,
                     file: DataFile,
                     now: DateTime<Utc>,
-                    options: &ImportOptions,
+                    _options: &ImportOptions,
                 ) -> StoreResult<ImportReport> {
                     let _writer = self.writer.lock().await;
                     let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
@@ -789,7 +778,7 @@ macro_rules! store_impl {
                     if let Some(old) = &existing {
                         keep_unmentioned(&mut doc, old);
                     }
-                    let mut report = write_diff(&mut tx, existing.as_ref(), &doc, now, options).await?;
+                    let mut report = write_diff(&mut tx, existing.as_ref(), &doc, now).await?;
                     let (written, unchanged) = $store::import_monitoring(&mut tx, &monitoring, now).await?;
                     report.written += written;
                     report.unchanged += unchanged;
@@ -825,7 +814,7 @@ macro_rules! store_impl {
                         let mut ctx = commands::Context { now: meta.now, new_id: &mut new_id };
                         commands::apply(&old, command, &mut ctx)?
                     };
-                    write_diff(&mut tx, Some(&old), &outcome.doc, meta.now, &ImportOptions::default()).await?;
+                    write_diff(&mut tx, Some(&old), &outcome.doc, meta.now).await?;
                     for ch in &outcome.changes {
                         record_change(&mut tx, ch).await?;
                     }
@@ -833,7 +822,7 @@ macro_rules! store_impl {
                         sqlx::query("INSERT INTO incident_events (incident_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
                             .bind(e.incident_id.as_str())
                             .bind(ms(e.at))
-                            .bind(&e.kind)
+                            .bind(e.kind.as_str())
                             .bind(e.detail.to_string())
                             .execute(&mut *tx)
                             .await?;
@@ -889,16 +878,6 @@ macro_rules! store_impl {
                 async fn list_users(&self) -> StoreResult<Vec<User>> {
                     let rows = sqlx::query("SELECT * FROM users ORDER BY email").fetch_all(&self.pool).await?;
                     rows.iter().map(user_from_row).collect()
-                }
-
-                async fn record_login(&self, user: &Id, failed: i32, locked_until: Option<DateTime<Utc>>) -> StoreResult<()> {
-                    sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-                        .bind(failed)
-                        .bind(locked_until.map(ms))
-                        .bind(user.as_str())
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
                 }
 
                 async fn create_session(
@@ -1186,7 +1165,7 @@ macro_rules! store_impl {
                             Ok(IncidentEvent {
                                 incident_id: incident.clone(),
                                 at: from_ms(r.try_get("at")?)?,
-                                kind: r.try_get("kind")?,
+                                kind: wire(IncidentEventKind::parse, r.try_get("kind")?)?,
                                 detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
                             })
                         })
@@ -1201,33 +1180,6 @@ macro_rules! store_impl {
                 }
 
                 #[tracing::instrument(skip_all, fields(engine = $engine, component = %component))]
-                async fn set_component_status(
-                    &self,
-                    component: &Id,
-                    status: ComponentStatus,
-                    at: DateTime<Utc>,
-                    cause: &str,
-                ) -> StoreResult<()> {
-                    let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
-                    let row = sqlx::query("SELECT status FROM components WHERE id = $1")
-                        .bind(component.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or_else(|| StoreError::NotFound { what: format!("component {component}") })?;
-                    let was = wire(ComponentStatus::parse, row.try_get("status")?)?;
-                    if let Some(ch) = history::change(component, Some(was), status, at, cause) {
-                        sqlx::query("UPDATE components SET status = $1, updated_at = $2 WHERE id = $3")
-                            .bind(status.as_str())
-                            .bind(ms(at))
-                            .bind(component.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                        record_change(&mut tx, &ch).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
-                }
-
                 async fn status_history(&self, component: &Id) -> StoreResult<Vec<StatusChange>> {
                     let rows = sqlx::query(
                         "SELECT component_id, at, old_status, new_status, cause FROM component_status_changes \

@@ -25,13 +25,15 @@ macro_rules! delivery_impl {
     ($store:ident, $db:ty, $skip_locked:literal, $serialise:literal) => {
         mod delivery_impl {
             use super::$store;
-            use crate::delivery::{Claimed, DeliveryCounts, DeliveryRecord, DeliveryStore, Notification, Outcome};
-            use crate::sql::{from_ms, from_ms_opt, id, ms};
+            use crate::delivery::{
+                Claimed, DeliveryCounts, DeliveryId, DeliveryRecord, DeliveryState, DeliveryStore, Notification, Outcome,
+            };
+            use crate::sql::{from_ms, from_ms_opt, id, ms, wire};
             use crate::sql_delivery::{notice_json, random_secret, EXPAND_CHUNK};
             use crate::{StoreError, StoreResult};
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
-            use herald_core::notify::Notice;
+            use herald_core::notify::{Notice, NoticeKind};
             use herald_core::Id;
             use sqlx::Row;
             use std::time::Duration;
@@ -50,6 +52,10 @@ macro_rules! delivery_impl {
                     created_at: from_ms(r.try_get("created_at")?)?,
                     expanded_at: from_ms_opt(r.try_get("expanded_at")?)?,
                 })
+            }
+
+            fn delivery_id(v: &str) -> StoreResult<DeliveryId> {
+                DeliveryId::parse(v).map_err(|e| StoreError::Other(e.to_string()))
             }
 
             #[async_trait]
@@ -124,7 +130,7 @@ macro_rules! delivery_impl {
                         sql.push_str(" ON CONFLICT (id) DO NOTHING");
                         let mut q = sqlx::query(&sql).bind(nid.as_str()).bind(ms(now));
                         for s in chunk {
-                            q = q.bind(format!("{nid}.{s}")).bind(s.as_str());
+                            q = q.bind(DeliveryId::new(nid.clone(), s.clone()).to_string()).bind(s.as_str());
                         }
                         added += q.execute(&mut *tx).await?.rows_affected() as usize;
                     }
@@ -154,7 +160,7 @@ macro_rules! delivery_impl {
                         return Ok(Vec::new());
                     }
                     let rows = sqlx::query(
-                        "SELECT d.id AS delivery_id, d.notification_id, d.attempts, s.* \
+                        "SELECT d.id AS delivery_id, d.attempts, s.* \
                          FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.claim = $1",
                     )
                     .bind(&token)
@@ -163,8 +169,7 @@ macro_rules! delivery_impl {
                     let mut out = Vec::with_capacity(rows.len());
                     for r in &rows {
                         out.push(Claimed {
-                            id: r.try_get("delivery_id")?,
-                            notification_id: id(r.try_get("notification_id")?)?,
+                            id: delivery_id(r.try_get("delivery_id")?)?,
                             subscriber: super::store_impl::subscriber_from_row(r)?,
                             secret: r.try_get("secret")?,
                             attempts: r.try_get("attempts")?,
@@ -175,17 +180,17 @@ macro_rules! delivery_impl {
 
                 async fn finish_deliveries(
                     &self,
-                    results: &[(String, Outcome)],
+                    results: &[(DeliveryId, Outcome)],
                     now: DateTime<Utc>,
                     failures_to_quarantine: i32,
                 ) -> StoreResult<Vec<Id>> {
                     // SQLite has one writer: queue here rather than in its busy handler.
                     let _turn = if $serialise { Some(self.writer.lock().await) } else { None };
                     let mut tx = self.pool.begin_with($store::BEGIN_WRITE).await?;
-                    let mut sent: Vec<&str> = Vec::new();
+                    let mut sent: Vec<&DeliveryId> = Vec::new();
                     let mut quarantined = Vec::new();
                     for (did, outcome) in results {
-                        let subscriber = did.split_once('.').map(|(_, s)| s).unwrap_or_default();
+                        let subscriber = did.subscriber.as_str();
                         match outcome {
                             Outcome::Sent => sent.push(did),
                             Outcome::Retry { at, error } => {
@@ -195,7 +200,7 @@ macro_rules! delivery_impl {
                                 )
                                 .bind(ms(*at))
                                 .bind(error)
-                                .bind(did)
+                                .bind(did.to_string())
                                 .execute(&mut *tx)
                                 .await?;
                             }
@@ -206,7 +211,7 @@ macro_rules! delivery_impl {
                                 )
                                 .bind(ms(now))
                                 .bind(error)
-                                .bind(did)
+                                .bind(did.to_string())
                                 .execute(&mut *tx)
                                 .await?;
                                 let row = sqlx::query(
@@ -224,7 +229,7 @@ macro_rules! delivery_impl {
                                             .bind(subscriber)
                                             .execute(&mut *tx)
                                             .await?;
-                                        quarantined.push(id(subscriber)?);
+                                        quarantined.push(did.subscriber.clone());
                                     }
                                 }
                             }
@@ -235,7 +240,7 @@ macro_rules! delivery_impl {
                                 )
                                 .bind(ms(now))
                                 .bind(reason)
-                                .bind(did)
+                                .bind(did.to_string())
                                 .execute(&mut *tx)
                                 .await?;
                             }
@@ -255,15 +260,12 @@ macro_rules! delivery_impl {
                         sql.push(')');
                         let mut q = sqlx::query(&sql).bind(ms(now));
                         for d in chunk {
-                            q = q.bind(*d);
+                            q = q.bind(d.to_string());
                         }
                         q.execute(&mut *tx).await?;
                     }
                     // A success clears a subscriber's run of failures.
-                    let mut ok_subscribers: Vec<&str> = sent
-                        .iter()
-                        .filter_map(|d| d.split_once('.').map(|(_, s)| s))
-                        .collect();
+                    let mut ok_subscribers: Vec<&str> = sent.iter().map(|d| d.subscriber.as_str()).collect();
                     ok_subscribers.sort_unstable();
                     ok_subscribers.dedup();
                     for chunk in ok_subscribers.chunks(500) {
@@ -287,7 +289,7 @@ macro_rules! delivery_impl {
 
                 async fn list_deliveries(
                     &self,
-                    state: Option<&str>,
+                    state: Option<DeliveryState>,
                     subscriber: Option<&Id>,
                     limit: i64,
                 ) -> StoreResult<Vec<DeliveryRecord>> {
@@ -296,7 +298,7 @@ macro_rules! delivery_impl {
                          WHERE ($1 = '' OR d.state = $1) AND ($2 = '' OR d.subscriber_id = $2) \
                          ORDER BY d.created_at DESC, d.id LIMIT $3",
                     )
-                    .bind(state.unwrap_or(""))
+                    .bind(state.map(DeliveryState::as_str).unwrap_or(""))
                     .bind(subscriber.map(|s| s.as_str()).unwrap_or(""))
                     .bind(limit)
                     .fetch_all(&self.pool)
@@ -304,16 +306,16 @@ macro_rules! delivery_impl {
                     rows.iter()
                         .map(|r| {
                             Ok(DeliveryRecord {
-                                id: r.try_get("id")?,
-                                notification_id: r.try_get("notification_id")?,
-                                subscriber_id: r.try_get("subscriber_id")?,
-                                state: r.try_get("state")?,
+                                id: delivery_id(r.try_get("id")?)?,
+                                notification_id: id(r.try_get("notification_id")?)?,
+                                subscriber_id: id(r.try_get("subscriber_id")?)?,
+                                state: wire(DeliveryState::parse, r.try_get("state")?)?,
                                 attempts: r.try_get("attempts")?,
                                 last_error: r.try_get("last_error")?,
                                 created_at: from_ms(r.try_get("created_at")?)?,
                                 next_at: from_ms(r.try_get("next_at")?)?,
                                 done_at: from_ms_opt(r.try_get("done_at")?)?,
-                                kind: r.try_get("kind")?,
+                                kind: wire(NoticeKind::parse, r.try_get("kind")?)?,
                             })
                         })
                         .collect()
@@ -327,23 +329,23 @@ macro_rules! delivery_impl {
                     for r in &rows {
                         let state: String = r.try_get("state")?;
                         let n: i64 = r.try_get("n")?;
-                        match state.as_str() {
-                            "pending" => c.pending = n,
-                            "sent" => c.sent = n,
-                            "dead" => c.dead = n,
-                            _ => c.dropped += n,
+                        match DeliveryState::parse(&state) {
+                            Some(DeliveryState::Pending) => c.pending = n,
+                            Some(DeliveryState::Sent) => c.sent = n,
+                            Some(DeliveryState::Dead) => c.dead = n,
+                            Some(DeliveryState::Dropped) | None => c.dropped += n,
                         }
                     }
                     Ok(c)
                 }
 
-                async fn retry_delivery(&self, did: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                async fn retry_delivery(&self, did: &DeliveryId, now: DateTime<Utc>) -> StoreResult<()> {
                     let done = sqlx::query(
                         "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $1, lease_until = 0, \
                          claim = NULL, done_at = NULL WHERE id = $2 AND state = 'dead'",
                     )
                     .bind(ms(now))
-                    .bind(did)
+                    .bind(did.to_string())
                     .execute(&self.pool)
                     .await?;
                     if done.rows_affected() == 0 {

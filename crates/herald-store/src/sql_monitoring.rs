@@ -16,33 +16,43 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<
         .map_err(|e| StoreError::Other(format!("stored JSON is unreadable: {e}")))
 }
 
-/// (outcome code, latency, reason) of a result as stored.
-pub(crate) fn outcome_columns(o: &ProbeOutcome) -> (i16, Option<i64>, Option<String>) {
-    let lat = |ms: u64| Some(i64::try_from(ms).unwrap_or(i64::MAX));
-    match o {
-        ProbeOutcome::Up { latency_ms } => (0, lat(*latency_ms), None),
-        ProbeOutcome::Degraded { latency_ms, reason } => {
-            (1, lat(*latency_ms), Some(reason.clone()))
-        }
-        ProbeOutcome::Down { reason } => (2, None, Some(reason.clone())),
-    }
+/// A probe outcome as its three columns of `monitor_results` hold it.
+pub(crate) struct OutcomeColumns {
+    /// 0 up, 1 degraded, 2 down.
+    pub code: i16,
+    pub latency_ms: Option<i64>,
+    pub reason: Option<String>,
 }
 
-pub(crate) fn outcome_from(
-    code: i16,
-    latency: Option<i64>,
-    reason: Option<String>,
-) -> ProbeOutcome {
-    let ms = u64::try_from(latency.unwrap_or(0)).unwrap_or(0);
-    match code {
-        0 => ProbeOutcome::Up { latency_ms: ms },
-        1 => ProbeOutcome::Degraded {
-            latency_ms: ms,
-            reason: reason.unwrap_or_default(),
-        },
-        _ => ProbeOutcome::Down {
-            reason: reason.unwrap_or_default(),
-        },
+impl OutcomeColumns {
+    pub(crate) fn of(o: &ProbeOutcome) -> Self {
+        let lat = |ms: u64| Some(i64::try_from(ms).unwrap_or(i64::MAX));
+        let (code, latency_ms, reason) = match o {
+            ProbeOutcome::Up { latency_ms } => (0, lat(*latency_ms), None),
+            ProbeOutcome::Degraded { latency_ms, reason } => {
+                (1, lat(*latency_ms), Some(reason.clone()))
+            }
+            ProbeOutcome::Down { reason } => (2, None, Some(reason.clone())),
+        };
+        OutcomeColumns {
+            code,
+            latency_ms,
+            reason,
+        }
+    }
+
+    pub(crate) fn outcome(self) -> ProbeOutcome {
+        let ms = u64::try_from(self.latency_ms.unwrap_or(0)).unwrap_or(0);
+        match self.code {
+            0 => ProbeOutcome::Up { latency_ms: ms },
+            1 => ProbeOutcome::Degraded {
+                latency_ms: ms,
+                reason: self.reason.unwrap_or_default(),
+            },
+            _ => ProbeOutcome::Down {
+                reason: self.reason.unwrap_or_default(),
+            },
+        }
     }
 }
 
@@ -393,7 +403,7 @@ macro_rules! monitoring_impl {
                     let mut minutes: BTreeMap<(&Id, i64), Sums> = BTreeMap::new();
                     let mut days: BTreeMap<(&Id, i64), Sums> = BTreeMap::new();
                     for r in batch.iter().filter(|r| known.contains(&r.result.monitor_id)) {
-                        let (code, latency, reason) = outcome_columns(&r.result.outcome);
+                        let OutcomeColumns { code, latency_ms: latency, reason } = OutcomeColumns::of(&r.result.outcome);
                         sqlx::query("INSERT INTO monitor_results (monitor_id, at, outcome, latency_ms, reason) VALUES ($1, $2, $3, $4, $5)")
                             .bind(r.result.monitor_id.as_str())
                             .bind(ms(r.result.at))
@@ -448,7 +458,12 @@ macro_rules! monitoring_impl {
                             Ok(ProbeResult {
                                 monitor_id: monitor.clone(),
                                 at: from_ms(r.try_get("at")?)?,
-                                outcome: outcome_from(r.try_get("outcome")?, r.try_get("latency_ms")?, r.try_get("reason")?),
+                                outcome: OutcomeColumns {
+                                    code: r.try_get("outcome")?,
+                                    latency_ms: r.try_get("latency_ms")?,
+                                    reason: r.try_get("reason")?,
+                                }
+                                .outcome(),
                             })
                         })
                         .collect()

@@ -272,3 +272,36 @@ pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     store.migrate().await.expect("migrate");
     (Arc::new(store), dir)
 }
+
+/// Runs each named contract case, an `async fn(Arc<dyn Store>)` in the calling module, once on
+/// a fresh SQLite store (`sqlite::case`) and once on a fresh PostgreSQL database
+/// (`postgres::case`), so both engines are held to the same behaviour. `scripts/test.sh` counts
+/// the passes by those two prefixes.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _dir) = $crate::testing::sqlite_store().await;
+                    assert_eq!(store.engine(), "sqlite");
+                    super::$case(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let store = $crate::testing::postgres_store().await;
+                    assert_eq!(store.engine(), "postgres");
+                    super::$case(store).await;
+                }
+            )+
+        }
+    };
+}
+
+pub use crate::__store_contract as contract;

@@ -9,7 +9,7 @@ use herald_core::commands::{Command, IncidentInput};
 use herald_core::datafile::{DataFile, Format};
 use herald_core::notify::NoticeKind;
 use herald_core::{Id, IncidentStatus};
-use herald_store::delivery::Outcome;
+use herald_store::delivery::{DeliveryId, DeliveryState, Outcome};
 use herald_store::{ImportOptions, Store, WriteMeta};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -156,7 +156,8 @@ async fn claims_are_disjoint_and_leases_expire(store: Arc<dyn Store>) {
         .is_empty());
 
     // Record half; the rest are held until the lease runs out, then claimed again.
-    let results: Vec<(String, Outcome)> = a.iter().map(|d| (d.id.clone(), Outcome::Sent)).collect();
+    let results: Vec<(DeliveryId, Outcome)> =
+        a.iter().map(|d| (d.id.clone(), Outcome::Sent)).collect();
     store
         .finish_deliveries(&results, now(), 5)
         .await
@@ -235,12 +236,19 @@ async fn outcomes_move_deliveries_and_quarantine_failing_hooks(store: Arc<dyn St
         .expect("due");
     assert_eq!(due.len(), 1);
     let dead = store
-        .list_deliveries(Some("dead"), None, 10)
+        .list_deliveries(Some(DeliveryState::Dead), None, 10)
         .await
         .expect("dead");
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("answered 500"));
-    assert_eq!(dead[0].kind, "incident_created");
+    assert_eq!(dead[0].kind, NoticeKind::IncidentCreated);
+    assert_eq!(dead[0].state, DeliveryState::Dead);
+    assert_eq!(dead[0].id, claimed[1].id);
+    assert_eq!(dead[0].subscriber_id, sub.id);
+    assert_eq!(
+        dead[0].id.to_string(),
+        format!("{}.{}", dead[0].notification_id, sub.id)
+    );
     store
         .retry_delivery(&dead[0].id, now())
         .await
@@ -253,28 +261,7 @@ async fn outcomes_move_deliveries_and_quarantine_failing_hooks(store: Arc<dyn St
     assert_eq!(store.signing_key("links").await.expect("same"), key);
 }
 
-macro_rules! contract {
-    ($($case:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (store, _dir) = herald_store::testing::sqlite_store().await;
-                    super::$case(store).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let store = herald_store::testing::postgres_store().await;
-                    super::$case(store).await;
-                }
-            )+
-        }
-    };
-}
+use herald_store::testing::contract;
 
 contract!(
     the_outbox_shares_the_change_transaction,

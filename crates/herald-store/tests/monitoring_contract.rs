@@ -443,28 +443,7 @@ pub async fn monitoring_sections_import_and_stay_unchanged(store: Arc<dyn Store>
     assert_eq!(kept[0].spec.name, "monitor monitoraaaaa");
 }
 
-macro_rules! contract {
-    ($($case:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let (store, _dir) = herald_store::testing::sqlite_store().await;
-                    super::$case(store).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let store = herald_store::testing::postgres_store().await;
-                    super::$case(store).await;
-                }
-            )+
-        }
-    };
-}
+use herald_store::testing::contract;
 
 contract!(
     monitors_are_saved_replaced_and_deleted,

@@ -7,6 +7,8 @@
 
 #[path = "../tests/it/common/fanout.rs"]
 mod fanout;
+#[path = "../tests/it/common/process.rs"]
+mod process;
 #[path = "../tests/it/common/sinks.rs"]
 mod sinks;
 

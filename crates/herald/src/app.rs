@@ -76,7 +76,9 @@ pub async fn prepare(
     };
     let mut state = AppState::new(store, branding, clock);
     if let Some(dir) = &config.mirror.dir {
-        state.mirrors.push(crate::runtime::mirror::Target::Dir(dir.clone()));
+        state
+            .mirrors
+            .push(crate::runtime::mirror::Target::Dir(dir.clone()));
     }
     if let Some(s3) = &config.mirror.s3 {
         state.mirrors.push(crate::runtime::mirror::Target::S3(
@@ -178,7 +180,11 @@ pub async fn create_user(
     role: Role,
     actor: &'static str,
 ) -> anyhow::Result<herald_core::Id> {
-    let service = Service::new(store.clone(), Branding::default(), crate::service::system_clock());
+    let service = Service::new(
+        store.clone(),
+        Branding::default(),
+        crate::service::system_clock(),
+    );
     Ok(service
         .create_user(&Actor::System(actor), email, password, role)
         .await?)
@@ -238,13 +244,25 @@ pub async fn run_with(
     connections: crate::http::server::Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    run_supervised(state, listener, connections, Supervisor::default(), shutdown).await
+    run_supervised(
+        state,
+        listener,
+        connections,
+        Supervisor::default(),
+        shutdown,
+    )
+    .await
 }
 
 /// Starts every runtime of `state` under `supervisor` (which may already hold tasks of the
 /// caller's) and serves HTTP until `shutdown` completes or a background task ends on its own.
-/// Then the tasks are stopped and given [`crate::runtime::DRAIN_TIMEOUT`] to finish their last
-/// step. A task that ended on its own is the error returned, so the process exits non-zero.
+///
+/// Either way the tasks are told to stop at once (so no new work is claimed while HTTP
+/// requests finish) and given the supervisor's drain bound ([`crate::runtime::DRAIN_TIMEOUT`]
+/// unless set) to finish the step in hand: the recorder writes the results it holds, the
+/// deliverers finish the sends they started and record them. The HTTP listener closes at the
+/// same moment and requests in flight get their own grace. A task that ended on its own is the
+/// error returned, so the process exits non-zero.
 pub async fn run_supervised(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -263,24 +281,30 @@ pub async fn run_supervised(
             _ = shutdown => {}
             _ = stopping.cancelled() => {}
         }
+        // The runtimes start draining now, alongside the requests in flight.
+        stopping.cancel();
     };
-    let (served, failed) = tokio::join!(
-        async {
-            let served = crate::http::server::serve(listener, app, connections, stop_http).await;
-            // However the server ended, the watch below must end too.
-            token.cancel();
-            served
-        },
-        supervisor.watch()
-    );
-    supervisor.shutdown(crate::runtime::DRAIN_TIMEOUT).await;
+    let serving = async {
+        let served = crate::http::server::serve(listener, app, connections, stop_http).await;
+        // However the server ended, the runtimes stop too.
+        token.cancel();
+        served
+    };
+    let supervising = async move {
+        let failed = supervisor.watch().await;
+        supervisor.shutdown().await;
+        failed
+    };
+    let (served, failed) = tokio::join!(serving, supervising);
     if service.store.shared() {
         if let Err(e) = service.store.leave(&service.instance).await {
             tracing::debug!(error = %e, "cannot hand back leases");
         }
     }
+    // A failed task is the cause; an HTTP error after it is a consequence.
+    failed?;
     served.context("HTTP server")?;
-    failed
+    Ok(())
 }
 
 /// The background work of a serving instance.
@@ -292,7 +316,11 @@ fn start_runtimes(state: &AppState, supervisor: &mut Supervisor) -> anyhow::Resu
     );
     supervisor.spawn(
         "maintenance schedule",
-        crate::runtime::maintenance::run(state.service.clone(), state.maintenance_tick, token.clone()),
+        crate::runtime::maintenance::run(
+            state.service.clone(),
+            state.maintenance_tick,
+            token.clone(),
+        ),
     );
     crate::runtime::cluster::start(state.service.clone(), state.monitoring.clone(), supervisor);
     for target in state.mirrors.clone() {
@@ -301,10 +329,11 @@ fn start_runtimes(state: &AppState, supervisor: &mut Supervisor) -> anyhow::Resu
             crate::runtime::mirror::keep(state.site.clone(), target, token.clone()),
         );
     }
+    let prober = crate::runtime::monitoring::probe::Prober::new()
+        .context("starting the monitoring runtime")?;
     state
         .monitoring
-        .start(state.monitoring_deps(), supervisor)
-        .context("starting the monitoring runtime")?;
+        .start(state.monitoring_deps(), Arc::new(prober), supervisor);
     state.notifier.start(state.service.clone(), supervisor);
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use crate::app::{self, ServeOptions};
 use crate::config::{Config, DatabaseUrl};
+use crate::runtime::Supervisor;
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use herald_core::access::Role;
@@ -10,7 +11,6 @@ use herald_store::{ImportOptions, WriteMeta};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -142,7 +142,18 @@ pub enum ExportFormat {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_with(std::env::args_os(), |_| {})
+}
+
+/// [`main`] with the given arguments, and with `extra` adding tasks of the caller's to the
+/// server's supervisor (`serve` only): a task that fails stops the server like one of its own.
+/// The seam the process-level shutdown tests run a whole `herald serve` through.
+pub fn main_with<I, T>(args: I, extra: impl FnOnce(&mut Supervisor) + Send + 'static) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     let filter = std::env::var("HERALD_LOG").unwrap_or_else(|_| "info".into());
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_default();
     // `HERALD_LOG_FORMAT=json`: one JSON object per line, for log collectors.
@@ -180,7 +191,7 @@ pub fn main() -> ExitCode {
     if let Some((server, command)) = remote {
         return runtime.block_on(crate::remote::run(server, command));
     }
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, Box::new(extra))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors can quote what a file or the database held: shown escaped.
@@ -210,9 +221,15 @@ fn load_config(cli: &Cli, listen: Option<SocketAddr>) -> anyhow::Result<Config> 
     Ok(config)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Adds tasks to the server's supervisor before it starts.
+type ExtraTasks = Box<dyn FnOnce(&mut Supervisor) + Send>;
+
+async fn run(cli: Cli, extra: ExtraTasks) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { demo, listen } => {
+            // Listening from the start: a stop asked for while the server prepares is kept
+            // and honoured once it serves, instead of killing it half-way.
+            let signals = Signals::listen();
             let config = load_config(&cli, *listen)?;
             let open_files = match crate::http::server::raise_open_files_limit() {
                 Ok(limits) => {
@@ -255,7 +272,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             eprintln!("herald: serving on http://{}", listener.local_addr()?);
-            app::run_with(state, listener, connections, shutdown_signal()).await
+            let mut supervisor = Supervisor::default();
+            extra(&mut supervisor);
+            app::run_supervised(state, listener, connections, supervisor, signals.shutdown()).await
         }
         Command::Migrate => {
             let config = load_config(&cli, None)?;
@@ -275,14 +294,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let data = DataFile::parse(&text, Format::from_path(&shown))
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
             let store = app::open_store(&config).await?;
-            let options = ImportOptions {
-                pause_between_objects: std::env::var("HERALD_IMPORT_PAUSE_MS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .map(Duration::from_millis),
-            };
             let report = store
-                .import(data, chrono::Utc::now(), &options)
+                .import(data, chrono::Utc::now(), &ImportOptions::default())
                 .await
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
             // Servers sharing the database show the import at once.
@@ -332,8 +345,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .read_line(&mut password)
                         .context("reading the password from standard input")?;
                     let password = password.trim_end_matches(['\r', '\n']);
-                    let id =
-                        app::create_user(&store, email, password, *role, "cli").await?;
+                    let id = app::create_user(&store, email, password, *role, "cli").await?;
                     println!("created {} user {email} ({id})", role.as_str());
                 }
                 UserCommand::List => {
@@ -441,7 +453,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let state = app::AppState::new(store, branding, app::system_clock());
             state
-                .site.rebuild()
+                .site
+                .rebuild()
                 .await
                 .context("rendering the public site")?;
             let snapshot = state.site.snapshot.load_full();
@@ -492,27 +505,74 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C (SIGINT) and SIGTERM, both asking for the graceful stop: the listener closes, the
+/// background tasks finish the step in hand and the process exits 0. A second one while it
+/// drains stops the process at once (exit status 128 + the signal's number).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts listening (needs the runtime). A signal that cannot be listened for keeps its
+    /// default action, which ends the process.
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind)
+                    .map_err(|e| tracing::warn!(error = %e, "cannot listen for {name}"))
+                    .ok()
+            };
+            Signals {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Signals {}
     }
-    eprintln!("herald: shutting down");
+
+    /// The next signal: its name and the exit status a forced stop by it reports.
+    async fn next(&mut self) -> (&'static str, u8) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        if s.recv().await.is_none() {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(&mut self.term) => ("SIGTERM", 128 + 15),
+                _ = recv(&mut self.interrupt) => ("SIGINT", 128 + 2),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            ("Ctrl-C", 128 + 2)
+        }
+    }
+
+    /// Completes on the first signal, and from then on stops the process at the second.
+    async fn shutdown(mut self) {
+        let (name, _) = self.next().await;
+        eprintln!("herald: {name}: shutting down (again to stop at once)");
+        tracing::info!(signal = name, "shutting down");
+        tokio::spawn(async move {
+            let (name, status) = self.next().await;
+            eprintln!("herald: {name} again: stopping at once");
+            std::process::exit(i32::from(status));
+        });
+    }
 }
 
 /// Text from a file, a server or the database as the terminal is shown it: control characters

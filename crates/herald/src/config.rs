@@ -601,7 +601,6 @@ const IGNORED_ENV: &[&str] = &[
     "HERALD_API_KEY",
     "HERALD_LOG",
     "HERALD_LOG_FORMAT",
-    "HERALD_IMPORT_PAUSE_MS",
 ];
 
 /// Sets `path` (e.g. `["page", "name"]`) in `table`, creating tables on the way.

@@ -157,7 +157,10 @@ fn a_whole_incident_lifecycle() {
     let published = p.ok(Command::PublishPostmortem {
         incident: inc.clone(),
     });
-    assert_eq!(published.events[0].kind, "postmortem_published");
+    assert_eq!(
+        published.events[0].kind,
+        IncidentEventKind::PostmortemPublished
+    );
     assert_eq!(
         p.doc.incident(&inc).map(|i| i.status),
         Some(IncidentStatus::Postmortem)
@@ -184,7 +187,7 @@ fn only_a_name_change_posts_no_update() {
         },
     });
     assert_eq!(p.doc.incident(&id).map(|i| i.updates.len()), before);
-    assert_eq!(out.events[0].kind, "renamed");
+    assert_eq!(out.events[0].kind, IncidentEventKind::Renamed);
 }
 
 #[test]
@@ -366,7 +369,7 @@ fn deleting_an_update_rolls_the_status_back() {
         incident: id.clone(),
         update: resolved,
     });
-    assert_eq!(out.events[0].kind, "update_deleted");
+    assert_eq!(out.events[0].kind, IncidentEventKind::UpdateDeleted);
     let inc = p.doc.incident(&id).expect("incident");
     assert_eq!(inc.updates.len(), 4);
     assert_eq!(inc.status, IncidentStatus::Monitoring);
@@ -421,4 +424,14 @@ fn control_characters_are_refused_in_names_and_bodies() {
     }
     // Newlines, tabs and a textarea's CRLF are fine in a body.
     p.ok(incident("DB down", "first line\r\nsecond\n\tthird"));
+}
+
+#[test]
+fn event_kinds_keep_their_stored_names() {
+    for k in IncidentEventKind::ALL {
+        assert_eq!(IncidentEventKind::parse(k.as_str()), Some(*k));
+        let json = serde_json::to_string(k).expect("json");
+        assert_eq!(json, format!("\"{}\"", k.as_str()));
+    }
+    assert_eq!(IncidentEventKind::parse("nonsense"), None);
 }

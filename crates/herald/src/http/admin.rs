@@ -5,11 +5,11 @@
 //! that needs a role the person lacks is refused before its body is read. Responses are never
 //! cached or framed, and carry a strict Content-Security-Policy (no inline scripts or styles).
 
-use crate::http::state::AppState;
 use crate::http::auth::{self, Caller, Credential};
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
 use crate::http::session;
+use crate::http::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use herald_core::access::Role;
 use herald_core::{Id, PageDocument, PageSettings};
 use minijinja::{context, Environment, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -32,6 +32,7 @@ mod maintenance;
 mod monitoring;
 mod postmortem;
 mod subscribers;
+mod typed;
 
 /// The admin stylesheet, served at `/admin/assets/admin.css`.
 const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
@@ -261,8 +262,11 @@ impl IntoResponse for AdminError {
                 return res;
             }
             AdminError::App(other) => {
-                if let AppError::Internal(detail) = &other {
-                    tracing::error!(%detail, "internal error in the admin UI");
+                if let AppError::Internal(cause) = &other {
+                    tracing::error!(
+                        error = format!("{cause:#}"),
+                        "internal error in the admin UI"
+                    );
                 }
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -271,10 +275,11 @@ impl IntoResponse for AdminError {
                 )
             }
         };
+        let request_id = crate::http::trace::current().map(|id| id.to_string());
         render(
             status,
             "error.html",
-            context! { title => heading, heading => heading, message => message },
+            context! { title => heading, heading => heading, message => message, request_id => request_id },
         )
     }
 }
@@ -700,6 +705,15 @@ fn login_token_matches(headers: &HeaderMap, form: &Fields) -> bool {
     !sent.is_empty() && auth::secret_hash(sent) == auth::secret_hash(&kept)
 }
 
+/// The sign-in form (its token is checked apart).
+#[derive(Default, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
 /// `POST /admin/login`: the form's token, then the password check of [`session::sign_in`],
 /// then the cookie. Every refused sign-in gets the same page.
 async fn login(
@@ -708,7 +722,8 @@ async fn login(
     headers: HeaderMap,
     form: Fields,
 ) -> Response {
-    let email = form.get("email").to_string();
+    // Text fields with defaults always read.
+    let LoginForm { email, password } = typed::typed(&form).unwrap_or_default();
     if !login_token_matches(&headers, &form) {
         return login_page(
             StatusCode::FORBIDDEN,
@@ -721,7 +736,7 @@ async fn login(
             &headers,
         );
     }
-    match session::sign_in(&state, ip, &email, form.get("password")).await {
+    match session::sign_in(&state, ip, &email, &password).await {
         Ok(opened) => {
             let mut res = Redirect::to("/admin").into_response();
             match HeaderValue::from_str(&session::cookie(&opened.token, &headers)) {
@@ -736,7 +751,8 @@ async fn login(
                     );
                     res
                 }
-                Err(_) => AdminError::App(AppError::Internal("bad cookie".into())).into_response(),
+                Err(_) => AdminError::App(AppError::Internal(anyhow::anyhow!("bad cookie")))
+                    .into_response(),
             }
         }
         Err(e) => {
@@ -765,10 +781,7 @@ async fn logout(
 ) -> Reply {
     admin.check_csrf(&form)?;
     if let Some(token) = auth::session_token(&headers) {
-        state
-            .store
-            .delete_session(&auth::secret_hash(&token))
-            .await?;
+        state.close_session(&token).await?;
     }
     let mut res = Redirect::to("/admin/login").into_response();
     res.headers_mut().insert(

@@ -2,14 +2,17 @@
 //! Reads of the public page come from the snapshot (`/api/herald/v1/page`); writes go through
 //! the domain commands and answer with the object as it now is.
 
-use crate::http::state::AppState;
-use crate::http::auth::Caller;
 use crate::http::api_monitoring as mon;
 use crate::http::api_notify as notify;
+use crate::http::auth::Caller;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::openapi::{self as doc, Failures, ReadFailures};
 use crate::http::session;
+use crate::http::state::AppState;
+use crate::service::access::NewApiKey;
+use crate::service::subscribers::TemplateInput;
+use crate::service::users::NewUser;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -892,26 +895,17 @@ async fn create_api_key(
     caller: Caller,
     Body(b): Body<ApiKeyBody>,
 ) -> Reply {
-    caller.require_owner()?;
-    herald_core::text::line("name", &b.name)?;
-    let name = b.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid {
-            field: Some("name".into()),
-            message: "must be 1 to 100 characters".into(),
-        });
-    }
-    let secret = crate::http::auth::new_secret(20);
-    let meta = herald_store::WriteMeta {
-        actor: caller.actor(),
-        now: (s.clock)(),
-    };
-    let key = s
-        .store
-        .create_api_key(name, &crate::http::auth::secret_hash(&secret), b.role, &meta)
+    let issued = s
+        .create_api_key(
+            &caller,
+            NewApiKey {
+                name: b.name,
+                role: b.role,
+            },
+        )
         .await?;
-    let mut body = serde_json::to_value(&key).unwrap_or_default();
-    body["key"] = Value::String(secret);
+    let mut body = serde_json::to_value(&issued.key).unwrap_or_default();
+    body["key"] = Value::String(issued.secret);
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -951,74 +945,9 @@ async fn revoke_api_key(
     Path(raw): Path<String>,
 ) -> Reply {
     caller.require_owner()?;
-    let meta = herald_store::WriteMeta {
-        actor: caller.actor(),
-        now: (s.clock)(),
-    };
     let key = id(&raw)?;
-    s.store.revoke_api_key(&key, &meta).await?;
+    s.service.revoke_api_key(&caller, &key).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "revoked": true}))))
-}
-
-/// Checks a template's fields and builds it; `prefix` is put before field names in errors.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn template(
-    name: Option<String>,
-    title: Option<String>,
-    body: Option<String>,
-    update_status: Option<&str>,
-    component_ids: Vec<Id>,
-    notify: Option<bool>,
-    doc: &PageDocument,
-    now: DateTime<Utc>,
-    prefix: &str,
-) -> Result<herald_core::audience::IncidentTemplate, AppError> {
-    let bad = |field: &str, message: String| AppError::Invalid {
-        field: Some(format!("{prefix}{field}")),
-        message,
-    };
-    let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
-    herald_core::text::line_opt("title", title.as_deref())
-        .and(herald_core::text::line("name", &name))
-        .and(herald_core::text::multiline_opt("body", body.as_deref()))
-        .map_err(|e| bad(&e.field, e.message))?;
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(bad("name", "must be 1 to 255 characters".into()));
-    }
-    let title = title.unwrap_or_else(|| name.clone());
-    if title.chars().count() > 255 {
-        return Err(bad("title", "must be at most 255 characters".into()));
-    }
-    let body = body.unwrap_or_default();
-    if body.chars().count() > MAX_BODY {
-        return Err(bad(
-            "body",
-            format!("must be at most {MAX_BODY} characters"),
-        ));
-    }
-    let update_status = update_status
-        .map(|s| {
-            IncidentStatus::parse(s)
-                .ok_or_else(|| bad("update_status", format!("`{s}` is not an incident status")))
-        })
-        .transpose()?;
-    if let Some(missing) = component_ids.iter().find(|c| doc.component(c).is_none()) {
-        return Err(bad(
-            "component_ids",
-            format!("no component has id `{missing}` on this page"),
-        ));
-    }
-    Ok(herald_core::audience::IncidentTemplate {
-        id: herald_store::random_id(),
-        name,
-        title,
-        body,
-        update_status,
-        component_ids,
-        should_send_notifications: notify.unwrap_or(true),
-        created_at: now,
-        updated_at: now,
-    })
 }
 
 #[utoipa::path(
@@ -1094,25 +1023,15 @@ async fn create_template(
     caller: Caller,
     Body(b): Body<TemplateBody>,
 ) -> Reply {
-    caller.require_write()?;
-    let doc = s.store.load().await?.ok_or(AppError::NotFound)?;
-    let now = (s.clock)();
-    let t = template(
-        b.name,
-        b.title,
-        b.body,
-        b.update_status.as_deref(),
-        b.component_ids,
-        b.should_send_notifications,
-        &doc,
-        now,
-        "",
-    )?;
-    let meta = herald_store::WriteMeta {
-        actor: caller.actor(),
-        now,
+    let input = TemplateInput {
+        name: b.name,
+        title: b.title,
+        body: b.body,
+        update_status: b.update_status,
+        component_ids: b.component_ids,
+        should_send_notifications: b.should_send_notifications,
     };
-    s.store.create_template(&t, &meta).await?;
+    let t = s.service.create_template(&caller, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::to_value(t).unwrap_or_default()),
@@ -1136,12 +1055,8 @@ async fn delete_template(
     Path(raw): Path<String>,
 ) -> Reply {
     caller.require_write()?;
-    let meta = herald_store::WriteMeta {
-        actor: caller.actor(),
-        now: (s.clock)(),
-    };
     let tid = id(&raw)?;
-    s.store.delete_template(&tid, &meta).await?;
+    s.service.delete_template(&caller, &tid).await?;
     Ok((StatusCode::OK, Json(json!({"id": tid, "deleted": true}))))
 }
 
@@ -1190,41 +1105,17 @@ struct UserBody {
     request_body = UserBody,
     responses(
         (status = 201, description = "The new user", body = doc::UserInfo),
+        (status = 409, description = "A user with this email exists", body = doc::ErrorBody),
         Failures,
     ),
     security(("api_key" = []), ("session" = []))
 )]
 async fn create_user(State(s): State<AppState>, caller: Caller, Body(b): Body<UserBody>) -> Reply {
-    caller.require_owner()?;
-    let invalid = |field: &str, message: String| AppError::Invalid {
-        field: Some(field.into()),
-        message,
+    let input = NewUser {
+        email: b.email,
+        password: b.password,
+        role: b.role,
     };
-    let email =
-        herald_core::audience::check_email(&b.email).map_err(|e| invalid("email", e.message))?;
-    if b.password.chars().count() < crate::http::auth::MIN_PASSWORD {
-        return Err(invalid(
-            "password",
-            format!("must be at least {} characters", crate::http::auth::MIN_PASSWORD),
-        ));
-    }
-    if s.store.user_by_email(&email).await?.is_some() {
-        return Err(invalid(
-            "email",
-            format!("a user with email {email} exists"),
-        ));
-    }
-    let hash =
-        crate::http::auth::hash_password(&b.password).map_err(|e| AppError::Internal(e.to_string()))?;
-    let meta = herald_store::WriteMeta {
-        actor: caller.actor(),
-        now: (s.clock)(),
-    };
-    s.store.create_user(&email, &hash, b.role, &meta).await?;
-    let user = s
-        .store
-        .user_by_email(&email)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = s.add_user(&caller, input).await?;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }

@@ -1,37 +1,31 @@
 //! The native API for monitoring: monitors and their results, per-component automation, alert
 //! integrations, team alert channels, system metrics and their data points, and the
-//! scheduler's own figures. Every change tells the monitoring runtime to re-read its settings.
+//! scheduler's own figures. Every change is a call to the service (`service::monitoring`), the
+//! same call the admin UI makes; here bodies are read and answers shaped.
 
-use crate::http::state::AppState;
-use crate::http::auth::Caller;
 use crate::http::api::id;
+use crate::http::auth::Caller;
 use crate::http::body::Query;
 use crate::http::body::{parse, Body};
 use crate::http::error::AppError;
 use crate::http::openapi::{Failures, QueryFailures, ReadFailures};
+use crate::http::state::AppState;
+use crate::service::monitoring::{CreatedIntegration, NewIntegration};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_core::monitor::{
-    AlertChannel, ComponentAutomation, Integration, IntegrationKind, Metric, MetricPoint,
+    AlertChannel, ChannelKind, ComponentAutomation, IntegrationKind, Metric, MetricPoint,
     MonitorSpec, ProbeSpec,
 };
 use herald_core::secret::{scrub_result, Redact};
 use herald_core::Id;
 use herald_store::monitoring::StoredMonitor;
-use herald_store::WriteMeta;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub(crate) type Reply = Result<(StatusCode, Json<Value>), AppError>;
-
-pub(crate) fn meta(state: &AppState, caller: &Caller) -> WriteMeta {
-    WriteMeta {
-        actor: caller.actor(),
-        now: (state.clock)(),
-    }
-}
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
@@ -76,17 +70,13 @@ fn monitor_json(state: &AppState, m: &StoredMonitor, reveal: bool) -> Value {
     v
 }
 
-/// Reads a monitor body: the server picks the id on create and a heartbeat token when none is
-/// given; the whole configuration is then checked as one.
-pub(crate) async fn checked_spec(
-    state: &AppState,
-    mut body: Value,
-    id: Id,
-) -> Result<MonitorSpec, AppError> {
+/// Reads a monitor body as the core's type. The service gives a new monitor its id and a
+/// heartbeat without a token a new one; here the body is only completed so that it reads.
+fn monitor_spec(mut body: Value) -> Result<MonitorSpec, AppError> {
     let Value::Object(fields) = &mut body else {
         return Err(invalid("body", "must be a JSON object"));
     };
-    fields.insert("id".into(), Value::String(id.to_string()));
+    fields.insert("id".into(), Value::String(UNSAVED.to_string()));
     if let Some(Value::Object(probe)) = fields.get_mut("probe") {
         let heartbeat = probe.get("type").and_then(Value::as_str) == Some("heartbeat");
         let empty = probe
@@ -94,27 +84,14 @@ pub(crate) async fn checked_spec(
             .and_then(Value::as_str)
             .is_none_or(|t| t.trim().is_empty());
         if heartbeat && empty {
-            probe.insert("token".into(), Value::String(crate::http::auth::new_secret(12)));
+            probe.insert("token".into(), Value::String(String::new()));
         }
     }
-    let spec: MonitorSpec = parse(body)?;
-    spec.validate().map_err(|e| invalid(&e.field, e.message))?;
-    if let ProbeSpec::Heartbeat { token, .. } = &spec.probe {
-        if token.trim().len() < 8 {
-            return Err(invalid("probe.token", "must be at least 8 characters"));
-        }
-    }
-    if let Some(c) = &spec.component_id {
-        let doc = state.store.load().await?;
-        if doc.is_none_or(|d| d.component(c).is_none()) {
-            return Err(invalid(
-                "component_id",
-                format!("no component has id `{c}`"),
-            ));
-        }
-    }
-    Ok(spec)
+    parse(body)
 }
+
+/// The id a body is completed with before it is read; the service replaces it.
+const UNSAVED: &str = "000000000000";
 
 #[utoipa::path(get, path = "/monitors", summary = "Lists monitors with their state and last result",
     responses((status = 200, description = "Every monitor, oldest first", body = [Object]), ReadFailures),
@@ -135,11 +112,9 @@ pub async fn create_monitor(
     caller: Caller,
     Body(body): Body<Value>,
 ) -> Reply {
+    // Refused before the body is read as a monitor.
     caller.require_write()?;
-    let spec = checked_spec(&s, body, herald_store::random_id()).await?;
-    s.store.save_monitor(&spec, &meta(&s, &caller)).await?;
-    s.monitoring_changed();
-    let stored = s.store.monitor(&spec.id).await?.ok_or(AppError::NotFound)?;
+    let stored = s.service.add_monitor(&caller, monitor_spec(body)?).await?;
     Ok((
         StatusCode::CREATED,
         Json(monitor_json(&s, &stored, reveals(&caller))),
@@ -176,11 +151,12 @@ pub async fn replace_monitor(
 ) -> Reply {
     caller.require_write()?;
     let key = id(&raw)?;
+    // An unknown monitor is not found whatever the body says.
     s.store.monitor(&key).await?.ok_or(AppError::NotFound)?;
-    let spec = checked_spec(&s, body, key).await?;
-    s.store.save_monitor(&spec, &meta(&s, &caller)).await?;
-    s.monitoring_changed();
-    let stored = s.store.monitor(&spec.id).await?.ok_or(AppError::NotFound)?;
+    let stored = s
+        .service
+        .replace_monitor(&caller, &key, monitor_spec(body)?)
+        .await?;
     Ok((
         StatusCode::OK,
         Json(monitor_json(&s, &stored, reveals(&caller))),
@@ -198,8 +174,7 @@ pub async fn delete_monitor(
 ) -> Reply {
     caller.require_write()?;
     let key = id(&raw)?;
-    s.store.delete_monitor(&key, &meta(&s, &caller)).await?;
-    s.monitoring_changed();
+    s.service.remove_monitor(&caller, &key).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "deleted": true}))))
 }
 
@@ -231,15 +206,6 @@ pub async fn monitor_results(
     Ok((StatusCode::OK, Json(to_value(&results))))
 }
 
-async fn known_component(s: &AppState, c: &Id) -> Result<(), AppError> {
-    let doc = s.store.load().await?;
-    if doc.is_some_and(|d| d.component(c).is_some()) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 #[utoipa::path(get, path = "/components/{id}/automation", summary = "How a component follows its monitors",
     params(("id" = String, Path, description = "The component's id")),
     responses((status = 200, description = "Rule and automatic incidents", body = Object), ReadFailures),
@@ -249,15 +215,7 @@ pub async fn get_automation(
     _caller: Caller,
     Path(raw): Path<String>,
 ) -> Reply {
-    let c = id(&raw)?;
-    known_component(&s, &c).await?;
-    let found = s
-        .store
-        .list_automations()
-        .await?
-        .into_iter()
-        .find(|a| a.component_id == c)
-        .unwrap_or_else(|| ComponentAutomation::new(c));
+    let found = s.service.automation(&id(&raw)?).await?;
     Ok((StatusCode::OK, Json(to_value(&found))))
 }
 
@@ -274,26 +232,15 @@ pub async fn put_automation(
 ) -> Reply {
     caller.require_write()?;
     let c = id(&raw)?;
-    known_component(&s, &c).await?;
+    // An unknown component is not found whatever the body says.
+    s.service.automation(&c).await?;
     let Value::Object(fields) = &mut body else {
         return Err(invalid("body", "must be a JSON object"));
     };
     fields.insert("component_id".into(), Value::String(c.to_string()));
     let a: ComponentAutomation = parse(body)?;
-    herald_core::text::line("title", &a.title)
-        .and(herald_core::text::multiline("body", &a.body))?;
-    if a.title.trim().is_empty() || a.title.chars().count() > 255 {
-        return Err(invalid("title", "must be 1 to 255 characters"));
-    }
-    if a.quiet_period_seconds > 86_400 {
-        return Err(invalid(
-            "quiet_period_seconds",
-            "must be at most a day (86400)",
-        ));
-    }
-    s.store.save_automation(&a, &meta(&s, &caller)).await?;
-    s.monitoring_changed();
-    Ok((StatusCode::OK, Json(to_value(&a))))
+    let saved = s.service.set_automation(&caller, a).await?;
+    Ok((StatusCode::OK, Json(to_value(&saved))))
 }
 
 #[utoipa::path(get, path = "/integrations", summary = "Lists alert integrations (tokens are never shown again)",
@@ -351,52 +298,17 @@ pub async fn create_integration(
             "must be one of alertmanager, grafana, sentry, generic",
         )
     })?;
-    herald_core::text::line("name", &input.name)?;
-    if input.name.trim().is_empty() || input.name.chars().count() > 255 {
-        return Err(invalid("name", "must be 1 to 255 characters"));
-    }
-    let now = (s.clock)();
-    let mut i = Integration::new(
-        herald_store::random_id(),
-        kind,
-        input.name.trim().to_string(),
-        now,
-    );
-    if let Some(v) = input.component_label {
-        i.component_label = v;
-    }
-    if let Some(v) = input.components {
-        i.components = v;
-    }
-    i.default_component = input.default_component;
-    if let Some(v) = input.severity_label {
-        i.severity_label = v;
-    }
-    if let Some(v) = input.severities {
-        i.severities = v.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
-    }
-    if let Some(v) = input.default_status {
-        i.default_status = v;
-    }
-    let doc = s.store.load().await?;
-    let exists = |c: &Id| doc.as_ref().is_some_and(|d| d.component(c).is_some());
-    if let Some(c) = i.default_component.as_ref().filter(|c| !exists(c)) {
-        return Err(invalid(
-            "default_component",
-            format!("no component has id `{c}`"),
-        ));
-    }
-    if let Some((k, c)) = i.components.iter().find(|(_, c)| !exists(c)) {
-        return Err(invalid(
-            &format!("components.{k}"),
-            format!("no component has id `{c}`"),
-        ));
-    }
-    let token = crate::http::auth::new_secret(16);
-    s.store
-        .create_integration(&i, &crate::http::auth::secret_hash(&token), &meta(&s, &caller))
-        .await?;
-    let mut v = to_value(&i);
+    let new = NewIntegration {
+        component_label: input.component_label,
+        components: input.components,
+        default_component: input.default_component,
+        severity_label: input.severity_label,
+        severities: input.severities,
+        default_status: input.default_status,
+        ..NewIntegration::new(kind, input.name)
+    };
+    let CreatedIntegration { integration, token } = s.service.add_integration(&caller, new).await?;
+    let mut v = to_value(&integration);
     v["token"] = Value::String(token.clone());
     v["url"] = Value::String(format!(
         "{}/api/integrations/{}?token={token}",
@@ -417,7 +329,7 @@ pub async fn delete_integration(
 ) -> Reply {
     caller.require_write()?;
     let key = id(&raw)?;
-    s.store.delete_integration(&key, &meta(&s, &caller)).await?;
+    s.service.remove_integration(&caller, &key).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "deleted": true}))))
 }
 
@@ -432,6 +344,20 @@ pub async fn list_alert_channels(State(s): State<AppState>, caller: Caller) -> R
     Ok((StatusCode::OK, Json(to_value(&all))))
 }
 
+/// Whether a channel's webhook may be posted to, by the target guard; an email channel, or one
+/// the service will refuse anyway (so its own message is the one shown), is not looked at.
+pub(crate) async fn reachable(s: &AppState, channel: &AlertChannel) -> Result<(), String> {
+    if channel.kind == ChannelKind::Email || channel.validate().is_err() {
+        return Ok(());
+    }
+    s.alerter
+        .guard()
+        .check(&channel.target)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 #[utoipa::path(post, path = "/alert-channels", summary = "Adds a team alert channel",
     request_body(content = Object, description = "name, kind (email|webhook|slack|discord|teams), target (address or URL), enabled"),
     responses((status = 201, description = "The channel", body = Object), Failures),
@@ -443,26 +369,14 @@ pub async fn create_alert_channel(
 ) -> Reply {
     caller.require_write()?;
     if let Value::Object(fields) = &mut body {
-        fields.insert(
-            "id".into(),
-            Value::String(herald_store::random_id().to_string()),
-        );
+        fields.insert("id".into(), Value::String(UNSAVED.to_string()));
     }
     let channel: AlertChannel = parse(body)?;
-    channel
-        .validate()
-        .map_err(|e| invalid(&e.field, e.message))?;
-    if channel.kind != herald_core::monitor::ChannelKind::Email {
-        s.alerter
-            .guard()
-            .check(&channel.target)
-            .await
-            .map_err(|e| invalid("target", e.to_string()))?;
+    if let Err(why) = reachable(&s, &channel).await {
+        return Err(invalid("target", why));
     }
-    s.store
-        .save_alert_channel(&channel, &meta(&s, &caller))
-        .await?;
-    Ok((StatusCode::CREATED, Json(to_value(&channel))))
+    let saved = s.service.add_alert_channel(&caller, channel).await?;
+    Ok((StatusCode::CREATED, Json(to_value(&saved))))
 }
 
 #[utoipa::path(delete, path = "/alert-channels/{id}", summary = "Removes a team alert channel",
@@ -476,9 +390,7 @@ pub async fn delete_alert_channel(
 ) -> Reply {
     caller.require_write()?;
     let key = id(&raw)?;
-    s.store
-        .delete_alert_channel(&key, &meta(&s, &caller))
-        .await?;
+    s.service.remove_alert_channel(&caller, &key).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "deleted": true}))))
 }
 
@@ -488,27 +400,6 @@ pub async fn delete_alert_channel(
 pub async fn list_metrics(State(s): State<AppState>, _caller: Caller) -> Reply {
     let all = s.store.list_metrics().await?;
     Ok((StatusCode::OK, Json(to_value(&all))))
-}
-
-fn check_metric(m: &Metric) -> Result<(), AppError> {
-    herald_core::text::line("name", &m.name)
-        .and(herald_core::text::line("suffix", &m.suffix))
-        .and(herald_core::text::multiline_opt(
-            "description",
-            m.description.as_deref(),
-        ))?;
-    if m.name.trim().is_empty() || m.name.chars().count() > 255 {
-        return Err(invalid("name", "must be 1 to 255 characters"));
-    }
-    if m.decimal_places > 6 {
-        return Err(invalid("decimal_places", "must be at most 6"));
-    }
-    if let (Some(lo), Some(hi)) = (m.y_axis_min, m.y_axis_max) {
-        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-            return Err(invalid("y_axis_max", "must be above y_axis_min"));
-        }
-    }
-    Ok(())
 }
 
 #[utoipa::path(post, path = "/metrics", summary = "Adds a system metric",
@@ -522,21 +413,11 @@ pub async fn create_metric(
 ) -> Reply {
     caller.require_write()?;
     if let Value::Object(fields) = &mut body {
-        fields.insert(
-            "id".into(),
-            Value::String(herald_store::random_id().to_string()),
-        );
+        fields.insert("id".into(), Value::String(UNSAVED.to_string()));
     }
     let metric: Metric = parse(body)?;
-    check_metric(&metric)?;
-    if let Some(m) = &metric.monitor_id {
-        if s.store.monitor(m).await?.is_none() {
-            return Err(invalid("monitor_id", format!("no monitor has id `{m}`")));
-        }
-    }
-    s.store.save_metric(&metric, &meta(&s, &caller)).await?;
-    s.changed();
-    Ok((StatusCode::CREATED, Json(to_value(&metric))))
+    let saved = s.service.add_metric(&caller, metric).await?;
+    Ok((StatusCode::CREATED, Json(to_value(&saved))))
 }
 
 #[utoipa::path(delete, path = "/metrics/{id}", summary = "Removes a metric and its data",
@@ -550,13 +431,11 @@ pub async fn delete_metric(
 ) -> Reply {
     caller.require_write()?;
     let key = id(&raw)?;
-    s.store.delete_metric(&key, &meta(&s, &caller)).await?;
-    s.changed();
+    s.service.remove_metric(&caller, &key).await?;
     Ok((StatusCode::OK, Json(json!({"id": key, "deleted": true}))))
 }
 
-/// Most data points accepted in one call.
-pub const MAX_POINTS: usize = 3_000;
+pub use crate::service::monitoring::MAX_POINTS;
 
 /// A timestamp as Unix seconds or RFC 3339 text.
 fn instant(v: &Value, field: &str) -> Result<DateTime<Utc>, AppError> {
@@ -636,7 +515,7 @@ pub async fn add_metric_data(
     caller.require_write()?;
     let key = id(&raw)?;
     let pts = points(&body)?;
-    s.store.add_metric_points(&key, &pts).await?;
+    s.service.record_metric_points(&caller, &key, &pts).await?;
     let shown: Vec<Value> = pts
         .iter()
         .map(|p| json!({"timestamp": p.at.timestamp(), "value": p.value}))

@@ -2,22 +2,21 @@
 //! secrets shown on the subscriber's own page), change their state or components, read the
 //! delivery log, and retry dead letters by hand.
 
-use crate::http::state::AppState;
-use crate::http::auth::Caller;
 use crate::http::api::id;
-use crate::http::api_monitoring::{invalid, meta, reveals, Reply};
+use crate::http::api_monitoring::{invalid, reveals, Reply};
+use crate::http::auth::Caller;
 use crate::http::body::Body;
 use crate::http::body::Query;
 use crate::http::error::AppError;
-use crate::http::openapi::{Failures, QueryFailures, ReadFailures};
+use crate::http::openapi::{ErrorBody, Failures, QueryFailures, ReadFailures};
+use crate::http::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use herald_core::audience::{
-    new_subscriber, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
-};
+use herald_core::audience::{NewSubscriber, Subscriber, SubscriberMode, SubscriberState};
 use herald_core::secret::{scrub, Redact};
 use herald_core::Id;
+use herald_store::delivery::{DeliveryId, DeliveryState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -94,7 +93,8 @@ pub struct NewSubscriberBody {
 
 #[utoipa::path(post, path = "/subscribers", summary = "Adds a subscriber (email ones get a confirmation mail unless skip_confirmation)",
     request_body(content = Object, description = "type (email|webhook|slack|discord|teams), email, endpoint, component_ids, incident_id, skip_confirmation"),
-    responses((status = 201, description = "The subscriber, with its webhook signing secret", body = Object), Failures),
+    responses((status = 201, description = "The subscriber, with its webhook signing secret", body = Object),
+        (status = 409, description = "This address or endpoint is subscribed already", body = ErrorBody), Failures),
     security(("api_key" = []), ("session" = [])))]
 pub async fn create_subscriber(
     State(s): State<AppState>,
@@ -111,12 +111,6 @@ pub async fn create_subscriber(
             )
         })?),
     };
-    let doc = s.store.load().await?.ok_or(AppError::NotFound)?;
-    if let Some(i) = &b.incident_id {
-        if doc.incident(i).is_none() {
-            return Err(invalid("incident_id", format!("no incident has id `{i}`")));
-        }
-    }
     let request = NewSubscriber {
         mode,
         email: b.email,
@@ -125,10 +119,7 @@ pub async fn create_subscriber(
         incident_id: b.incident_id,
         skip_confirmation: b.skip_confirmation,
     };
-    let sub = new_subscriber(request, herald_store::random_id(), (s.clock)(), |c| {
-        doc.component(c).is_some()
-    })
-    .map_err(|e| invalid(e.field, e.message))?;
+    let sub = s.prepare_subscriber(request).await?;
     if let Some(url) = &sub.endpoint {
         s.notifier
             .guard
@@ -136,8 +127,7 @@ pub async fn create_subscriber(
             .await
             .map_err(|e| invalid("endpoint", e.to_string()))?;
     }
-    s.store.create_subscriber(&sub, &meta(&s, &caller)).await?;
-    s.notifier.poke();
+    s.service.create_subscriber(&caller, &sub).await?;
     let mut v = subscriber_value(&sub);
     v["secret"] = json!(s.store.subscriber_secret(&sub.id).await?);
     Ok((StatusCode::CREATED, Json(v)))
@@ -183,17 +173,7 @@ pub async fn update_subscriber(
     let key = id(&raw)?;
     let mut sub = s.store.subscriber(&key).await?.ok_or(AppError::NotFound)?;
     if let Some(ids) = &b.component_ids {
-        let doc = s.store.load().await?.ok_or(AppError::NotFound)?;
-        if let Some(bad) = ids.iter().find(|c| doc.component(c).is_none()) {
-            return Err(invalid(
-                "component_ids",
-                format!("no component has id `{bad}`"),
-            ));
-        }
-        sub = s
-            .store
-            .set_subscriber_components(&key, ids, &meta(&s, &caller))
-            .await?;
+        sub = s.set_subscriber_components(&caller, &key, ids).await?;
     }
     if let Some(state) = &b.state {
         let state = match SubscriberState::parse(state) {
@@ -205,10 +185,7 @@ pub async fn update_subscriber(
             }
             Some(st) => st,
         };
-        sub = s
-            .store
-            .set_subscriber_state(&key, state, &meta(&s, &caller))
-            .await?;
+        sub = s.set_subscriber_state(&caller, &key, state).await?;
     }
     Ok((StatusCode::OK, Json(subscriber_value(&sub))))
 }
@@ -231,15 +208,15 @@ pub async fn list_deliveries(
     caller: Caller,
     Query(q): Query<DeliveryQuery>,
 ) -> Reply {
-    let state = q.state.as_deref().filter(|v| !v.is_empty());
-    if let Some(st) = state {
-        if !["pending", "sent", "dead", "dropped"].contains(&st) {
-            return Err(invalid(
+    let state = match q.state.as_deref().filter(|v| !v.is_empty()) {
+        None => None,
+        Some(st) => Some(DeliveryState::parse(st).ok_or_else(|| {
+            invalid(
                 "state",
                 format!("`{st}` is not one of pending, sent, dead, dropped"),
-            ));
-        }
-    }
+            )
+        })?),
+    };
     let subscriber = q
         .subscriber
         .as_deref()
@@ -261,7 +238,7 @@ pub async fn list_deliveries(
             .filter(|sub| sub.endpoint.is_some())
             .collect();
         for d in &mut list {
-            let sub = hooks.iter().find(|h| h.id.as_str() == d.subscriber_id);
+            let sub = hooks.iter().find(|h| h.id == d.subscriber_id);
             if let (Some(sub), Some(error)) = (sub, &mut d.last_error) {
                 *error = scrub(error, &sub.secrets());
             }
@@ -284,7 +261,10 @@ pub async fn retry_delivery(
     Path(raw): Path<String>,
 ) -> Reply {
     caller.require_write()?;
-    s.store.retry_delivery(&raw, (s.clock)()).await?;
-    s.notifier.poke();
-    Ok((StatusCode::OK, Json(json!({"id": raw, "state": "pending"}))))
+    let delivery = DeliveryId::parse(&raw).map_err(|_| AppError::NotFound)?;
+    s.service.retry_delivery(&caller, &delivery).await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({"id": delivery, "state": DeliveryState::Pending})),
+    ))
 }

@@ -6,8 +6,8 @@
 //! checked before a byte of its body is read, and the [`Caller`] it found is handed on to the
 //! handler's extractor instead of being looked up again.
 
-use crate::http::state::AppState;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method};

@@ -5,9 +5,9 @@
 //! UTF-8 is refused rather than replaced, and no text holding NUL gets past, so no store (one of
 //! which cannot hold NUL at all) ever sees one.
 
-use crate::http::state::AppState;
 use crate::http::error::AppError;
 use crate::http::form;
+use crate::http::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;

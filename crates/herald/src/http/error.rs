@@ -1,12 +1,13 @@
 //! The one error type of the HTTP layer and its mapping to responses: JSON
-//! `{"error": ..., "field": ...}` with the right status; internal details are logged, not sent.
+//! `{"error": ..., "field": ..., "request_id": ...}` with the right status; internal details
+//! are logged (with their whole source chain, inside the request's span), never sent.
 
+use crate::service::ServiceError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_core::commands::CommandError;
 use herald_store::StoreError;
-use crate::service::ServiceError;
 use serde_json::json;
 
 /// Put on a response whose write the database refused (full disk, read-only), so readiness can
@@ -38,8 +39,15 @@ pub enum AppError {
     /// A duplicate, or a change that conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// Anything else; the cause is logged with its chain, the client sees "internal error".
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Internal(e)
+    }
 }
 
 impl From<ServiceError> for AppError {
@@ -51,7 +59,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(what) => AppError::Conflict(what),
             ServiceError::Unavailable => AppError::Unavailable,
             ServiceError::CannotWrite(why) => AppError::CannotWrite(why),
-            ServiceError::Internal(cause) => AppError::Internal(format!("{cause:#}")),
+            ServiceError::Internal(cause) => AppError::Internal(cause),
         }
     }
 }
@@ -84,7 +92,7 @@ impl From<StoreError> for AppError {
             },
             StoreError::Unavailable(_) => AppError::Unavailable,
             StoreError::CannotWrite(why) => AppError::CannotWrite(why),
-            StoreError::Other(m) => AppError::Internal(m),
+            e @ StoreError::Other(_) => AppError::Internal(e.into()),
         }
     }
 }
@@ -135,20 +143,28 @@ impl IntoResponse for AppError {
                 );
                 let mut res = (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({"error": text, "message": text})),
+                    Json(with_request_id(json!({"error": text, "message": text}))),
                 )
                     .into_response();
                 res.extensions_mut().insert(WriteRefused(why.clone()));
                 return res;
             }
-            AppError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     json!({"error": "internal error"}),
                 )
             }
         };
-        (status, Json(body)).into_response()
+        (status, Json(with_request_id(body))).into_response()
     }
+}
+
+/// Adds the current request's id to an error body, so a report can be found in the log.
+fn with_request_id(mut body: serde_json::Value) -> serde_json::Value {
+    if let (Some(id), Some(fields)) = (crate::http::trace::current(), body.as_object_mut()) {
+        fields.insert("request_id".into(), id.as_str().into());
+    }
+    body
 }

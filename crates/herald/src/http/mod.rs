@@ -3,16 +3,18 @@
 
 use crate::http::state::AppState;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
+use tower::Layer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod admin;
-pub mod auth;
 pub mod api;
 pub mod api_monitoring;
 pub mod api_notify;
+pub mod auth;
 pub mod body;
 pub mod charts;
 pub mod error;
@@ -27,16 +29,19 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod subscriptions;
+pub mod trace;
 pub mod v1;
 pub mod v1_metrics;
 
 /// The largest request body taken (a whole data file imported through the API fits).
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// The whole router. Statuspage's `.json` path suffixes are removed before routing.
+/// The whole router. Every request gets its id first (see [`trace`]); Statuspage's `.json`
+/// path suffixes are removed before routing.
 pub fn router(state: AppState) -> Router {
     let routes = routes(state);
     let service = tower::ServiceBuilder::new()
+        .layer(trace::RequestIdLayer)
         .map_request(strip_json_suffix)
         .service(routes);
     Router::new().fallback_service(service)
@@ -90,8 +95,14 @@ fn routes(state: AppState) -> Router {
             state.site.https.clone(),
             security::headers,
         ))
+        // Outermost, so the span covers every layer and its status is the one sent.
+        .layer(trace::SpanLayer::routes())
         // Added after the layers: the public read path (a GET answered from memory) sets its
-        // security headers itself and needs neither a body limit nor a time-out.
-        .fallback(public::snapshot)
+        // security headers itself and needs neither a body limit nor a time-out. Its span is
+        // at `debug`, nothing unless asked for; bound to the state here, as a plain service,
+        // so the wrapper adds no per-request work of its own.
+        .fallback_service(
+            trace::SpanLayer::public().layer(public::snapshot.with_state(state.clone())),
+        )
         .with_state(state)
 }

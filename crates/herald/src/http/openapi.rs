@@ -74,6 +74,8 @@ pub struct ErrorBody {
     pub error: String,
     pub message: Option<String>,
     pub field: Option<String>,
+    /// The request's id, as in the `x-request-id` header: quote it when reporting a problem.
+    pub request_id: String,
 }
 
 /// The failures an authenticated write can answer with.
@@ -365,7 +367,7 @@ pub struct IncidentEvent {
     pub incident_id: Id,
     pub at: DateTime<Utc>,
     /// `created`, `updated`, `status_changed`, `components_changed`, `renamed`,
-    /// `postmortem_published`, `postmortem_reverted` or `deleted`.
+    /// `update_deleted`, `postmortem_published`, `postmortem_reverted` or `deleted`.
     pub kind: String,
     pub detail: serde_json::Value,
 }

@@ -24,28 +24,26 @@
 //! and the client address), and one entry when a lock starts; attempts refused by a lock are not
 //! written one by one, so a flood of them adds nothing to the log.
 
-use crate::http::state::AppState;
 use crate::http::auth::{self, Caller, Credential, SESSION_COOKIE};
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
 use crate::http::openapi::{ErrorBody, SessionOpened};
+use crate::http::state::AppState;
+use crate::service::users::{LockScope, SignInEvent};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::access::{self, LockRule, Strikes, Struck};
-use herald_core::Id;
-use herald_store::WriteMeta;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-/// How long a session lasts.
-pub const SESSION_HOURS: i64 = 12;
+pub use crate::service::users::SESSION_HOURS;
 /// Password checks one address may have running at once; more are answered 429.
 pub const IN_FLIGHT: u32 = 2;
 /// Counters kept before idle ones are dropped.
@@ -205,49 +203,28 @@ pub fn counted_address(ip: IpAddr) -> String {
     }
 }
 
-/// The audit actor for what someone typed as their email: kept short and printable, since it
-/// may come from anyone.
-fn actor_for(email: &str) -> String {
-    let shown: String = email
-        .chars()
-        .take(254)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    format!("user:{shown}")
-}
-
 /// Writes one sign-in entry; a failure to write is logged (the answer does not change).
-async fn record(
-    state: &AppState,
-    email: &str,
-    action: &str,
-    subject: Option<&Id>,
-    detail: serde_json::Value,
-) {
-    let meta = WriteMeta {
-        actor: actor_for(email),
-        now: (state.clock)(),
-    };
-    if let Err(e) = state
-        .store
-        .append_audit(&meta, action, subject, detail)
-        .await
-    {
-        tracing::warn!(error = %e, action, "cannot write a sign-in to the audit log");
+async fn record(state: &AppState, email: &str, event: SignInEvent) {
+    if let Err(e) = state.record_sign_in(email, event).await {
+        tracing::warn!(error = %e, "cannot write a sign-in to the audit log");
     }
 }
 
 /// Writes the lock entries a failure started.
 async fn record_locks(state: &AppState, email: &str, address: &str, started: Started) {
-    if let Some(until) = started.pair {
-        let detail = json!({"outcome": "locked", "scope": "account_from_address", "address": address,
-            "until": herald_core::timefmt::api(until)});
-        record(state, email, "session.lock", None, detail).await;
-    }
-    if let Some(until) = started.address {
-        let detail = json!({"outcome": "locked", "scope": "address", "address": address,
-            "until": herald_core::timefmt::api(until)});
-        record(state, email, "session.lock", None, detail).await;
+    let locks = [
+        (LockScope::AccountFromAddress, started.pair),
+        (LockScope::Address, started.address),
+    ];
+    for (scope, until) in locks {
+        if let Some(until) = until {
+            let event = SignInEvent::Locked {
+                scope,
+                address: address.to_string(),
+                until,
+            };
+            record(state, email, event).await;
+        }
     }
 }
 
@@ -297,37 +274,25 @@ pub async fn sign_in(
         Some(u) if matched => u,
         other => {
             let started = guard.fail(&address, &email, now);
-            let outcome = if other.is_some() {
-                "wrong_password"
-            } else {
-                "unknown_account"
+            let event = SignInEvent::Failed {
+                user: other.map(|u| u.id),
+                address: address.clone(),
             };
-            let detail = json!({"outcome": outcome, "address": address});
-            let subject = other.as_ref().map(|u| &u.id);
-            record(state, &email, "session.sign_in_failed", subject, detail).await;
+            record(state, &email, event).await;
             record_locks(state, &email, &address, started).await;
             return Err(AppError::Unauthorized);
         }
     };
     guard.succeeded(&address, &email);
-    let token = auth::new_secret(32);
-    let csrf_token = auth::new_secret(16);
-    let expires = now + chrono::Duration::hours(SESSION_HOURS);
-    state
-        .store
-        .create_session(
-            &auth::secret_hash(&token),
-            &user.id,
-            &csrf_token,
-            now,
-            expires,
-        )
-        .await?;
-    let detail = json!({"outcome": "signed_in", "address": address});
-    record(state, &email, "session.sign_in", Some(&user.id), detail).await;
+    let session = state.open_session(&user).await?;
+    let event = SignInEvent::SignedIn {
+        user: user.id.clone(),
+        address,
+    };
+    record(state, &email, event).await;
     Ok(Opened {
-        token,
-        csrf_token,
+        token: session.token,
+        csrf_token: session.csrf_token,
         email: user.email,
         role: user.role,
     })
@@ -416,10 +381,7 @@ pub async fn delete(
     if let (Credential::Session { .. }, Some(token)) =
         (&caller.credential, auth::session_token(&headers))
     {
-        state
-            .store
-            .delete_session(&auth::secret_hash(&token))
-            .await?;
+        state.close_session(&token).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(

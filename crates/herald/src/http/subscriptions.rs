@@ -8,21 +8,22 @@
 //! waiting for confirmation is sent the confirmation again, at most once per [`RESEND_AFTER`]
 //! per destination (silently skipped otherwise); a confirmed one is sent nothing.
 
-use crate::http::state::AppState;
 use crate::http::body::Body;
 use crate::http::error::AppError;
 use crate::http::limit::ClientIp;
-use crate::runtime::notify::links::{Keys, Purpose};
+use crate::http::state::AppState;
 use crate::render::charts::escape;
+use crate::runtime::notify::links::{Keys, Purpose};
+use crate::service::subscribers::Subscribed;
+use crate::service::Actor;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use herald_core::audience::{new_subscriber, NewSubscriber, SubscriberMode, SubscriberState};
+use herald_core::audience::{NewSubscriber, SubscriberMode, SubscriberState};
 use herald_core::Id;
-use herald_store::{StoreError, WriteMeta};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -185,8 +186,6 @@ async fn do_subscribe(
             message: format!("`{raw}` is not a component id"),
         })?);
     }
-    let doc = s.store.load().await?.ok_or(AppError::NotFound)?;
-    let now = (s.clock)();
     let request = NewSubscriber {
         mode,
         email: f.email.filter(|e| !e.trim().is_empty()),
@@ -195,13 +194,7 @@ async fn do_subscribe(
         incident_id: None,
         skip_confirmation: false,
     };
-    let sub = new_subscriber(request, herald_store::random_id(), now, |id| {
-        doc.component(id).is_some()
-    })
-    .map_err(|e| AppError::Invalid {
-        field: Some(e.field.to_string()),
-        message: e.message,
-    })?;
+    let sub = s.prepare_subscriber(request).await?;
     if let Some(url) = &sub.endpoint {
         s.notifier
             .guard
@@ -212,51 +205,30 @@ async fn do_subscribe(
                 message: e.to_string(),
             })?;
     }
-    let meta = WriteMeta {
-        actor: format!("public:{ip}"),
-        now,
-    };
-    match s.store.create_subscriber(&sub, &meta).await {
-        Ok(()) => {
-            // The confirmation just queued counts as the first one sent.
+    let now = s.now();
+    match s.subscribe(&Actor::Public(ip), &sub).await? {
+        // The confirmation just queued counts as the first one sent.
+        Subscribed::New => {
             s.resend_limit.take(&destination(&sub), now);
-            s.notifier.poke();
         }
-        Err(StoreError::Conflict { .. }) => confirm_again(s, &sub, now).await?,
-        Err(e) => return Err(e.into()),
+        Subscribed::Waiting(existing) => confirm_again(s, &existing, now).await?,
+        Subscribed::Confirmed => {}
     }
     Ok(sub)
 }
 
-/// Someone subscribed a destination that is subscribed already: one still waiting for
-/// confirmation is sent the confirmation again unless one went lately; a confirmed one gets
-/// nothing.
+/// Someone subscribed a destination still waiting for confirmation: it is sent the
+/// confirmation again unless one went lately.
 async fn confirm_again(
     s: &AppState,
-    requested: &herald_core::audience::Subscriber,
+    existing: &herald_core::audience::Subscriber,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let waiting = s
-        .store
-        .list_subscribers(Some(SubscriberState::Unconfirmed), Some(requested.mode))
-        .await?;
-    let Some(existing) = waiting.into_iter().find(|w| {
-        w.incident_id.is_none() && w.email == requested.email && w.endpoint == requested.endpoint
-    }) else {
-        return Ok(());
-    };
-    if now - existing.created_at < RESEND_AFTER
-        || !s.resend_limit.take(&destination(&existing), now)
+    if now - existing.created_at < RESEND_AFTER || !s.resend_limit.take(&destination(existing), now)
     {
         return Ok(());
     }
-    // One id per window, so instances sharing the database send it once between them.
-    let slot = now.timestamp() / RESEND_AFTER.num_seconds().max(1);
-    let id = Id::derive(&format!("confirm-again:{}:{slot}", existing.id));
-    let notice = herald_core::notify::confirmation(&existing);
-    if s.store.enqueue_notice(&id, &notice, now).await? {
-        s.notifier.poke();
-    }
+    s.resend_confirmation(existing, RESEND_AFTER).await?;
     Ok(())
 }
 
@@ -298,13 +270,6 @@ async fn stored_page(s: &AppState) -> Result<herald_core::PageDocument, Response
     }
 }
 
-fn meta(s: &AppState) -> WriteMeta {
-    WriteMeta {
-        actor: "subscriber".into(),
-        now: (s.clock)(),
-    }
-}
-
 async fn confirm(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let sub = match subscriber_for(&s, &q.token, Purpose::Confirm).await {
         Ok(sub) => sub,
@@ -312,11 +277,7 @@ async fn confirm(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> Resp
     };
     match sub.state {
         SubscriberState::Unconfirmed => {
-            if let Err(e) = s
-                .store
-                .set_subscriber_state(&sub.id, SubscriberState::Active, &meta(&s))
-                .await
-            {
+            if let Err(e) = s.confirm_subscription(&sub.id).await {
                 return AppError::from(e).into_response();
             }
             page(
@@ -417,11 +378,7 @@ async fn manage_save(
             }
         }
     }
-    if let Err(e) = s
-        .store
-        .set_subscriber_components(&sub.id, &ids, &meta(&s))
-        .await
-    {
+    if let Err(e) = s.choose_components(&sub.id, &ids).await {
         return AppError::from(e).into_response();
     }
     page(
@@ -454,11 +411,7 @@ async fn unsubscribe(State(s): State<AppState>, Query(q): Query<TokenQuery>) -> 
         Err(r) => return r,
     };
     if sub.state != SubscriberState::Unsubscribed {
-        if let Err(e) = s
-            .store
-            .set_subscriber_state(&sub.id, SubscriberState::Unsubscribed, &meta(&s))
-            .await
-        {
+        if let Err(e) = s.service.unsubscribe(&sub.id).await {
             return AppError::from(e).into_response();
         }
     }

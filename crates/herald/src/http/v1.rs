@@ -4,11 +4,13 @@
 //! Statuspage's envelopes; every route also answers with a `.json` suffix. Writes go through
 //! the same domain commands as the native API.
 
-use crate::http::state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::{parse, Body};
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::render::{v2, Branding, RenderContext, SnapshotInput};
+use crate::service::subscribers::TemplateInput;
+use crate::service::ServiceError;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +18,7 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use herald_core::audience::{
-    new_subscriber, IncidentTemplate, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
+    IncidentTemplate, NewSubscriber, Subscriber, SubscriberMode, SubscriberState,
 };
 use herald_core::commands::*;
 use herald_core::{ComponentStatus, Id, Impact, IncidentStatus, MaintenanceStatus, PageDocument};
@@ -1179,7 +1181,7 @@ async fn create_subscriber(
     Body(b): Body<Value>,
 ) -> Reply {
     c.require_write()?;
-    let doc = page(&s, &page_id).await?;
+    page(&s, &page_id).await?;
     let f: SubscriberFields = envelope(&b, "subscriber")?;
     if f.phone_number.is_some() {
         return Err(AppError::Invalid {
@@ -1195,14 +1197,10 @@ async fn create_subscriber(
         incident_id: None,
         skip_confirmation: f.skip_confirmation_notification,
     };
-    let now = (s.clock)();
-    let sub = new_subscriber(request, herald_store::random_id(), now, |id| {
-        doc.component(id).is_some()
-    })
-    .map_err(|e| AppError::Invalid {
-        field: Some(format!("subscriber.{}", e.field)),
-        message: e.message,
-    })?;
+    let sub = s
+        .prepare_subscriber(request)
+        .await
+        .map_err(|e| under("subscriber.", e))?;
     if let Some(url) = &sub.endpoint {
         s.notifier
             .guard()
@@ -1213,13 +1211,22 @@ async fn create_subscriber(
                 message: e.to_string(),
             })?;
     }
-    let meta = herald_store::WriteMeta {
-        actor: c.actor(),
-        now,
-    };
-    s.store.create_subscriber(&sub, &meta).await?;
-    s.notifier.poke();
+    s.service.create_subscriber(&c, &sub).await?;
     created(subscriber_json(&sub))
+}
+
+/// A service error with its field named inside Statuspage's envelope (`subscriber.email`).
+fn under(prefix: &str, e: ServiceError) -> AppError {
+    match e {
+        ServiceError::Invalid {
+            field: Some(field),
+            message,
+        } => AppError::Invalid {
+            field: Some(format!("{prefix}{field}")),
+            message,
+        },
+        other => other.into(),
+    }
 }
 
 async fn find_subscriber(s: &AppState, page_id: &str, raw: &str) -> Result<Subscriber, AppError> {
@@ -1253,21 +1260,10 @@ async fn update_subscriber(
     Body(b): Body<SubscriberComponents>,
 ) -> Reply {
     c.require_write()?;
-    let doc = page(&s, &page_id).await?;
     let sub = find_subscriber(&s, &page_id, &raw).await?;
-    if let Some(bad) = b.component_ids.iter().find(|i| doc.component(i).is_none()) {
-        return Err(AppError::Invalid {
-            field: Some("component_ids".into()),
-            message: format!("no component has id `{bad}` on this page"),
-        });
-    }
-    let meta = herald_store::WriteMeta {
-        actor: c.actor(),
-        now: (s.clock)(),
-    };
     ok(subscriber_json(
-        &s.store
-            .set_subscriber_components(&sub.id, &b.component_ids, &meta)
+        &s.service
+            .set_subscriber_components(&c, &sub.id, &b.component_ids)
             .await?,
     ))
 }
@@ -1279,13 +1275,9 @@ async fn unsubscribe(
 ) -> Reply {
     c.require_write()?;
     let sub = find_subscriber(&s, &page_id, &raw).await?;
-    let meta = herald_store::WriteMeta {
-        actor: c.actor(),
-        now: (s.clock)(),
-    };
     ok(subscriber_json(
-        &s.store
-            .set_subscriber_state(&sub.id, SubscriberState::Unsubscribed, &meta)
+        &s.service
+            .set_subscriber_state(&c, &sub.id, SubscriberState::Unsubscribed)
             .await?,
     ))
 }
@@ -1331,21 +1323,18 @@ async fn create_template(
     c.require_write()?;
     let v = view(&s, &page_id).await?;
     let f: TemplateFields = envelope(&b, "template")?;
-    let template = crate::http::api::template(
-        f.name,
-        f.title,
-        f.body,
-        f.update_status.as_deref(),
-        f.component_ids,
-        f.should_send_notifications,
-        v.doc(),
-        (s.clock)(),
-        "template.",
-    )?;
-    let meta = herald_store::WriteMeta {
-        actor: c.actor(),
-        now: (s.clock)(),
+    let input = TemplateInput {
+        name: f.name,
+        title: f.title,
+        body: f.body,
+        update_status: f.update_status,
+        component_ids: f.component_ids,
+        should_send_notifications: f.should_send_notifications,
     };
-    s.store.create_template(&template, &meta).await?;
+    let template = s
+        .service
+        .create_template(&c, input)
+        .await
+        .map_err(|e| under("template.", e))?;
     created(template_json(&v, &template))
 }

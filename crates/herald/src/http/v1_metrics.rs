@@ -1,10 +1,10 @@
 //! Statuspage v1 system metrics: listing metrics and posting their data points, in
 //! Statuspage's shapes (`{"data": {"timestamp", "value"}}`, Unix seconds).
 
-use crate::http::state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::Body;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -71,7 +71,7 @@ async fn add_data(
     check_page(&s, &page_id).await?;
     let metric = Id::parse(&metric_id).map_err(|_| AppError::NotFound)?;
     let points = crate::http::api_monitoring::points(&body)?;
-    s.store.add_metric_points(&metric, &points).await?;
+    s.service.record_metric_points(&c, &metric, &points).await?;
     let echo: Vec<Value> = points
         .iter()
         .map(|p| json!({"timestamp": p.at.timestamp(), "value": p.value}))

@@ -32,6 +32,7 @@ pub fn start(service: Service, monitoring: Monitoring, supervisor: &mut Supervis
 
 /// One watchdog step: pings the database; marks the site stale when it stopped answering and
 /// rebuilds it (and has monitoring re-read its configuration) when it answers again.
+#[tracing::instrument(name = "watchdog_check", skip_all)]
 pub async fn check(service: &Service) {
     let answered = matches!(
         tokio::time::timeout(PING_TIMEOUT, service.store.ping()).await,
@@ -99,6 +100,7 @@ async fn listener(
 }
 
 /// Acts on one notice from another instance.
+#[tracing::instrument(name = "notice", skip_all, fields(topic = %topic))]
 fn take(state: &Service, monitoring: &Monitoring, topic: &str) {
     match topic {
         PAGE => {

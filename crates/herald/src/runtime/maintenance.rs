@@ -5,11 +5,16 @@ use crate::service::Service;
 use std::time::Duration;
 
 /// One step: moves the windows that are due by the service's clock; true when one moved.
+#[tracing::instrument(name = "maintenance_due", skip_all)]
 pub async fn run_due(service: &Service) -> bool {
     match service.advance_maintenance().await {
         Ok(moved) => moved,
         Err(e) => {
-            tracing::warn!(error = %e, "maintenance schedule check failed");
+            let e = anyhow::Error::new(e);
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "maintenance schedule check failed"
+            );
             false
         }
     }

@@ -358,26 +358,9 @@ pub async fn keep(
         if !stale
             && snapshot.built_at.is_some()
             && !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &snapshot))
+            && refresh(&target, &snapshot).await
         {
-            let result = match &target {
-                Target::Dir(dir) => {
-                    let (snap, dir) = (snapshot.clone(), dir.clone());
-                    tokio::task::spawn_blocking(move || write_dir(&snap, &dir))
-                        .await
-                        .map_err(anyhow::Error::from)
-                        .and_then(|r| r)
-                }
-                Target::S3(bucket) => bucket.write(&snapshot).await,
-            };
-            match result {
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::debug!(files = n, "mirror refreshed");
-                    }
-                    last = Some(snapshot);
-                }
-                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot refresh the mirror"),
-            }
+            last = Some(snapshot);
         }
         tokio::select! {
             _ = changed.changed() => {}
@@ -386,5 +369,33 @@ pub async fn keep(
         }
         // Let a burst of changes settle into one write.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// One step of [`keep`]: writes the changed files of `snapshot`; false when that failed (logged).
+#[tracing::instrument(name = "mirror_write", skip_all, fields(files = tracing::field::Empty))]
+async fn refresh(target: &Target, snapshot: &Arc<Snapshot>) -> bool {
+    let result = match target {
+        Target::Dir(dir) => {
+            let (snap, dir) = (snapshot.clone(), dir.clone());
+            tokio::task::spawn_blocking(move || write_dir(&snap, &dir))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+        }
+        Target::S3(bucket) => bucket.write(snapshot).await,
+    };
+    match result {
+        Ok(n) => {
+            tracing::Span::current().record("files", n);
+            if n > 0 {
+                tracing::debug!(files = n, "mirror refreshed");
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "cannot refresh the mirror");
+            false
+        }
     }
 }

@@ -4,16 +4,22 @@
 
 use super::CancellationToken;
 use crate::service::{Service, PERIODIC_REFRESH};
+use tracing::Instrument;
 
 pub async fn run(service: Service, stop: CancellationToken) -> anyhow::Result<()> {
     loop {
-        tokio::select! {
-            _ = service.signals.refresh.notified() => {}
-            _ = tokio::time::sleep(PERIODIC_REFRESH) => {}
+        let trigger = tokio::select! {
+            _ = service.signals.refresh.notified() => "change",
+            _ = tokio::time::sleep(PERIODIC_REFRESH) => "periodic",
             _ = stop.cancelled() => return Ok(()),
+        };
+        let span = tracing::info_span!("snapshot_refresh", trigger);
+        async {
+            if let Err(e) = service.site.rebuild().await {
+                tracing::warn!(error = %e, "snapshot refresh failed; serving the last good one");
+            }
         }
-        if let Err(e) = service.site.rebuild().await {
-            tracing::warn!(error = %e, "snapshot refresh failed; serving the last good one");
-        }
+        .instrument(span)
+        .await;
     }
 }

@@ -2,12 +2,15 @@
 //! checks, and the credential primitives (argon2 password hashes, random secrets stored as
 //! SHA-256 hashes).
 
-use super::{ServiceError, ServiceResult};
+use super::{Effect, Service, ServiceError, ServiceResult};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use herald_core::access::Role;
+use herald_core::Id;
+use herald_store::ApiKey;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::net::IpAddr;
 
 /// Who made a change, as the audit log and incident history name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub enum Actor {
     Key(String),
     /// A subscriber managing their own subscription.
     Subscriber,
+    /// Someone on the public page (subscribing), by client address.
+    Public(IpAddr),
     /// Herald itself: `monitor`, `automation`, `schedule`, `cli`, `config`, …
     System(&'static str),
 }
@@ -28,6 +33,7 @@ impl fmt::Display for Actor {
             Actor::User(email) => write!(f, "user:{email}"),
             Actor::Key(name) => write!(f, "key:{name}"),
             Actor::Subscriber => f.write_str("subscriber"),
+            Actor::Public(ip) => write!(f, "public:{ip}"),
             Actor::System(what) => f.write_str(what),
         }
     }
@@ -119,3 +125,61 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 10;
+
+/// Longest API key name, in characters.
+pub const MAX_KEY_NAME: usize = 100;
+
+/// What an API key is made from.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub name: String,
+    pub role: Role,
+}
+
+/// A key just made, with its secret: shown this once, stored only as a hash.
+#[derive(Clone, Debug)]
+pub struct IssuedKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+impl Service {
+    /// Makes an API key (owners only).
+    pub async fn create_api_key(
+        &self,
+        caller: &Caller,
+        input: NewApiKey,
+    ) -> ServiceResult<IssuedKey> {
+        caller.require_owner()?;
+        herald_core::text::line("name", &input.name)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_KEY_NAME {
+            return Err(ServiceError::invalid(
+                "name",
+                format!("must be 1 to {MAX_KEY_NAME} characters"),
+            ));
+        }
+        let secret = new_secret(20);
+        let key = self
+            .store
+            .create_api_key(
+                name,
+                &secret_hash(&secret),
+                input.role,
+                &self.meta(&caller.as_actor()),
+            )
+            .await?;
+        self.after(Effect::Nothing).await;
+        Ok(IssuedKey { key, secret })
+    }
+
+    /// Revokes an API key (owners only); its next request is refused.
+    pub async fn revoke_api_key(&self, caller: &Caller, id: &Id) -> ServiceResult<()> {
+        caller.require_owner()?;
+        self.store
+            .revoke_api_key(id, &self.meta(&caller.as_actor()))
+            .await?;
+        self.after(Effect::Nothing).await;
+        Ok(())
+    }
+}

@@ -13,7 +13,13 @@
 
 pub mod access;
 pub mod error;
+pub mod imports;
+pub mod monitoring;
 pub mod site;
+pub mod subscribers;
+#[cfg(test)]
+mod testing;
+pub mod users;
 
 pub use access::{Actor, Caller, Credential};
 pub use error::{ServiceError, ServiceResult};
@@ -21,9 +27,7 @@ pub use site::Site;
 
 use crate::render::Branding;
 use chrono::{DateTime, Utc};
-use herald_core::access::Role;
 use herald_core::commands::Command;
-use herald_core::Id;
 use herald_store::{Applied, Store, WriteMeta};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -232,37 +236,5 @@ impl Service {
         }
         *last = Some((Instant::now(), verdict.clone()));
         verdict
-    }
-
-    /// Creates a user after checking the email and password.
-    pub async fn create_user(
-        &self,
-        actor: &Actor,
-        email: &str,
-        password: &str,
-        role: Role,
-    ) -> ServiceResult<Id> {
-        let email = email.trim().to_ascii_lowercase();
-        if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-            return Err(ServiceError::invalid(
-                "email",
-                format!("`{email}` is not an email address"),
-            ));
-        }
-        if password.chars().count() < access::MIN_PASSWORD {
-            return Err(ServiceError::invalid(
-                "password",
-                format!(
-                    "the password must be at least {} characters",
-                    access::MIN_PASSWORD
-                ),
-            ));
-        }
-        let hash = access::hash_password(password)?;
-        let id = self
-            .store
-            .create_user(&email, &hash, role, &self.meta(actor))
-            .await?;
-        Ok(id)
     }
 }

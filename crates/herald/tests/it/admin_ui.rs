@@ -4,20 +4,26 @@
 
 use crate::common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use common::*;
 use herald_core::access::Role;
 use serde_json::Value;
-use tower::ServiceExt;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// An answer from the admin UI: status, headers and the body as text.
 struct Page {
     status: StatusCode,
     headers: axum::http::HeaderMap,
     body: String,
+}
+
+impl From<Reply> for Page {
+    fn from(r: Reply) -> Page {
+        Page {
+            body: r.text(),
+            status: r.status,
+            headers: r.headers,
+        }
+    }
 }
 
 impl Page {
@@ -28,17 +34,9 @@ impl Page {
             .unwrap_or("")
     }
 
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        self.hidden("csrf_token")
-    }
-
     /// The value of the form field `name` on the page.
     fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker).expect("a form with the field") + marker.len();
-        let end = self.body[start..].find('"').expect("end of the value");
-        self.body[start..start + end].to_string()
+        common::hidden(&self.body, name)
     }
 
     /// The `name=value` part of the cookie `name` this answer sets.
@@ -52,67 +50,16 @@ impl Page {
     }
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn form_body(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn send(app: &App, req: Request<Body>) -> Page {
-    let res = herald::http::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("response");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
-    Page {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
 async fn get(app: &App, path: &str, cookie: Option<&str>) -> Page {
-    let mut req = Request::builder().uri(path);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
+    match cookie {
+        Some(c) => app.get(path, &[("cookie", c)]).await,
+        None => app.get(path, &[]).await,
     }
-    send(app, req.body(Body::empty()).expect("request")).await
+    .into()
 }
 
 async fn post(app: &App, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Page {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, c);
-    }
-    send(
-        app,
-        req.body(Body::from(form_body(fields))).expect("request"),
-    )
-    .await
-}
-
-async fn add_user(app: &App, email: &str, role: Role) {
-    herald::app::create_user(&app.store, email, PASSWORD, role, "test")
-        .await
-        .expect("user");
+    app.post_form(path, cookie, fields).await.into()
 }
 
 /// Opens the sign-in form as a browser does: its cookie and the token of its hidden field.
@@ -125,43 +72,13 @@ async fn login_form(app: &App) -> (String, String) {
 
 /// Sends the sign-in form (fetched first) with these credentials.
 async fn post_login(app: &App, email: &str, password: &str) -> Page {
-    let (cookie, token) = login_form(app).await;
-    post(
-        app,
-        "/admin/login",
-        Some(&cookie),
-        &[
-            ("login_token", &token),
-            ("email", email),
-            ("password", password),
-        ],
-    )
-    .await
+    app.post_login(email, password).await.into()
 }
 
-/// Signs in and returns the cookie to send back.
-async fn sign_in(app: &App, email: &str) -> String {
-    let res = post_login(app, email, PASSWORD).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(res.location(), "/admin");
-    let set = res
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("herald_session="))
-        .expect("a session cookie");
-    assert!(set.contains("HttpOnly"), "{set}");
-    set.split(';').next().expect("cookie").to_string()
-}
-
-/// An app with an owner signed in: the app, the cookie and a page's CSRF token.
+/// An app with a user of `role` signed in: the app, the cookie and a page's CSRF token.
 async fn signed_in(role: Role) -> (App, String, String) {
     let app = app().await;
-    let email = format!("{}@example.test", role.as_str());
-    add_user(&app, &email, role).await;
-    let cookie = sign_in(&app, &email).await;
-    let csrf = get(&app, "/admin", Some(&cookie)).await.csrf();
+    let Session { cookie, csrf } = app.session(role).await;
     (app, cookie, csrf)
 }
 
@@ -181,7 +98,7 @@ async fn summary(app: &App) -> Value {
 #[tokio::test]
 async fn signing_in_with_the_right_password_opens_the_dashboard() {
     let app = app().await;
-    add_user(&app, "owner@example.test", Role::Owner).await;
+    app.user("owner@example.test", Role::Owner).await;
 
     let bare = get(&app, "/admin", None).await;
     assert_eq!(bare.status, StatusCode::SEE_OTHER);
@@ -191,7 +108,7 @@ async fn signing_in_with_the_right_password_opens_the_dashboard() {
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains("name=\"password\""));
 
-    let cookie = sign_in(&app, "owner@example.test").await;
+    let cookie = app.sign_in("owner@example.test").await.cookie;
     let dash = get(&app, "/admin", Some(&cookie)).await;
     assert_eq!(dash.status, StatusCode::OK, "{}", dash.body);
     assert!(dash.body.contains("owner@example.test"));
@@ -204,7 +121,7 @@ async fn signing_in_with_the_right_password_opens_the_dashboard() {
 #[tokio::test]
 async fn a_wrong_password_is_refused_with_a_message() {
     let app = app().await;
-    add_user(&app, "owner@example.test", Role::Owner).await;
+    app.user("owner@example.test", Role::Owner).await;
     let res = post_login(&app, "owner@example.test", "wrong horse battery").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.cookie("herald_session").is_none());
@@ -229,7 +146,7 @@ async fn a_wrong_password_is_refused_with_a_message() {
 #[tokio::test]
 async fn the_sign_in_form_needs_its_own_token_and_cookie() {
     let app = app().await;
-    add_user(&app, "owner@example.test", Role::Owner).await;
+    app.user("owner@example.test", Role::Owner).await;
     let form = get(&app, "/admin/login", None).await;
     let set = form
         .headers
@@ -1095,12 +1012,8 @@ async fn dead_letters_are_listed_and_retried_from_the_subscribers_page() {
         created_at: now,
         updated_at: now,
     };
-    let meta = herald_store::WriteMeta {
-        actor: "test".into(),
-        now,
-    };
     app.store
-        .create_subscriber(&sub, &meta)
+        .create_subscriber(&sub, &app.meta())
         .await
         .expect("subscriber");
     let page = post(
@@ -1118,12 +1031,7 @@ async fn dead_letters_are_listed_and_retried_from_the_subscribers_page() {
     )
     .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    herald::notify::expand_waiting(&app.state.deliveries())
-        .await
-        .expect("expand");
-    herald::notify::deliver_due(&app.state.deliveries())
-        .await
-        .expect("deliver");
+    app.drain().await;
 
     let list = get(&app, "/admin/subscribers", Some(&cookie)).await;
     assert_eq!(list.status, StatusCode::OK);
@@ -1140,7 +1048,7 @@ async fn dead_letters_are_listed_and_retried_from_the_subscribers_page() {
 
     let dead = app
         .store
-        .list_deliveries(Some("dead"), None, 10)
+        .list_deliveries(Some(herald_store::delivery::DeliveryState::Dead), None, 10)
         .await
         .expect("dead");
     assert_eq!(dead.len(), 1);
@@ -1154,7 +1062,11 @@ async fn dead_letters_are_listed_and_retried_from_the_subscribers_page() {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let pending = app
         .store
-        .list_deliveries(Some("pending"), None, 10)
+        .list_deliveries(
+            Some(herald_store::delivery::DeliveryState::Pending),
+            None,
+            10,
+        )
         .await
         .expect("pending");
     assert_eq!(pending.len(), 1);

@@ -8,7 +8,6 @@ use axum::http::{Request, StatusCode};
 use common::*;
 use herald_core::access::Role;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 fn oauth(key: &str) -> String {
     format!("OAuth {key}")
@@ -339,7 +338,11 @@ async fn session_writes_need_the_csrf_token() {
 
 #[tokio::test]
 async fn maintenance_moves_through_its_window_on_its_own() {
-    let app = app().await;
+    // Served with a short tick, so the schedule loop also runs.
+    let mut app = TestApp::new()
+        .configure(|state| state.maintenance_tick = std::time::Duration::from_millis(50))
+        .served()
+        .await;
     let key = oauth(&app.key(Role::Editor).await);
     let (status, m) = app
         .call(
@@ -357,16 +360,6 @@ async fn maintenance_moves_through_its_window_on_its_own() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{m}");
     let mid = m["id"].as_str().expect("id").to_string();
-    // The real schedule loop, with a short tick, on a server on a loopback port.
-    let mut state = app.state.clone();
-    state.maintenance_tick = std::time::Duration::from_millis(50);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(herald::app::run(state, listener, async move {
-        let _ = stop_rx.await;
-    }));
     let status_now = |app: &App| {
         let app_state = app.state.clone();
         let mid = mid.clone();
@@ -386,27 +379,33 @@ async fn maintenance_moves_through_its_window_on_its_own() {
             (m.status.as_str(), web.map(|s| s.as_str()))
         }
     };
+    // One step a second by the test clock: the window opens at its start.
     let mut seen = vec![];
-    for _ in 0..6 {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..4 {
+        herald::runtime::maintenance::run_due(&app.state.service).await;
         seen.push(status_now(&app).await);
         app.clock.advance(1);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    seen.push(status_now(&app).await);
-    let _ = stop_tx.send(());
-    server.await.expect("join").expect("server");
     seen.dedup();
     assert_eq!(
         seen,
         [
             ("scheduled", Some("operational")),
             ("in_progress", Some("under_maintenance")),
-            ("completed", Some("operational")),
         ]
     );
-    let (_, summary) = app.call("GET", "/api/herald/v1/page", None, None).await;
-    assert_eq!(summary["status"]["indicator"], "none");
+    // Past its end the schedule loop closes it with no step from the test.
+    app.clock.advance(2);
+    common::wait_until(
+        "the loop to close the window and the page to show it",
+        std::time::Duration::from_secs(10),
+        || async {
+            let done = status_now(&app).await == ("completed", Some("operational"));
+            (done && page(&app).await["status"]["indicator"] == "none").then_some(())
+        },
+    )
+    .await;
+    app.stop().await.expect("the server stops cleanly");
 }
 
 #[tokio::test]
@@ -431,27 +430,16 @@ async fn signing_in_sets_a_strict_cookie_and_locks_after_failures() {
             ))
             .expect("request")
     };
-    let res = herald::http::router(app.state.clone())
-        .oneshot(login("long enough password"))
-        .await
-        .expect("response");
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let res = app.request(login("long enough password")).await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let cookie = res.header("set-cookie").to_string();
     assert!(
         cookie.starts_with("herald_session=")
             && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
-    let body = axum::body::to_bytes(res.into_body(), 4096)
-        .await
-        .expect("body");
-    let body: Value = serde_json::from_slice(&body).expect("json");
+    let body = res.json();
     let csrf = body["csrf_token"].as_str().expect("csrf").to_string();
     let token = cookie
         .trim_start_matches("herald_session=")
@@ -526,9 +514,13 @@ async fn owners_manage_users_through_the_api() {
     let (status, dup) = app
         .call("POST", "/api/herald/v1/users", Some(&owner), Some(body))
         .await;
-    assert_eq!(
-        (status, dup["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+    // A duplicate is a conflict, not bad input.
+    assert_eq!(status, StatusCode::CONFLICT, "{dup}");
+    assert!(
+        dup["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("new@acme.test")),
+        "{dup}"
     );
     let (status, short) = app
         .call(

@@ -352,7 +352,7 @@ async fn subscribers_and_incident_templates_through_v1() {
             Some(json!({"subscriber": {"email": "OPS@acme.test"}})),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{dup}");
+    assert_eq!(status, StatusCode::CONFLICT, "{dup}");
     let (status, bad) = c
         .call(
             "POST",

@@ -2,10 +2,10 @@
 //! database, survive SIGKILL in the middle of an import, serve the demo page.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const EXAMPLE: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
+use crate::common::EXAMPLE;
 
 fn herald() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_herald"));
@@ -139,11 +139,36 @@ fn big_file(incidents: usize) -> String {
     text
 }
 
-/// Starts an import that pauses between objects, kills it with SIGKILL while it runs, and checks
-/// that the database holds either nothing or everything; then imports again to completion.
-fn kill_import_midway(db: &str) {
+/// Polls `cond` until it holds; fails when `child` exits first or after 20 s.
+fn until(child: &mut Child, what: &str, mut cond: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "the import ended before {what}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never saw {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Kills `child`, which must still be running, with SIGKILL.
+fn kill(child: &mut Child) {
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "the import ended before it could be killed"
+    );
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+}
+
+/// Starts an import of `total` incidents, lets `stop` kill it in the middle, and checks that the
+/// database holds either nothing or everything; then imports again to completion. Returns which.
+fn kill_import_midway(db: &str, total: usize, stop: impl FnOnce(&mut Child)) -> &'static str {
     let dir = tempfile::tempdir().expect("temp dir");
-    let total = 200;
     let file = write(dir.path(), "big.toml", &big_file(total));
     let mut child = herald()
         .args([
@@ -152,19 +177,11 @@ fn kill_import_midway(db: &str) {
             "--database-url",
             db,
         ])
-        .env("HERALD_IMPORT_PAUSE_MS", "10")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn import");
-    // The import needs about two seconds; kill it well inside.
-    std::thread::sleep(Duration::from_millis(900));
-    assert!(
-        child.try_wait().expect("poll").is_none(),
-        "the import ended before it could be killed"
-    );
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    stop(&mut child);
 
     let out = run(db, &["export", "--format", "json"]);
     let state = if out.status.success() {
@@ -186,19 +203,63 @@ fn kill_import_midway(db: &str) {
         doc["incidents"].as_array().map(|a| a.len()),
         Some(total + 2)
     );
+    state
 }
 
 #[test]
 fn sigkill_during_import_on_sqlite_leaves_all_or_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    kill_import_midway(&sqlite_url(dir.path()));
+    let db = sqlite_url(dir.path());
+    ok(&run(&db, &["migrate"]));
+    let wal = dir.path().join("herald.db-wal");
+    let logged = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let before = logged();
+    // SQLite moves a transaction's pages to the write-ahead log once they outgrow its cache,
+    // long before the commit: a log grown by a MiB is an import well under way.
+    kill_import_midway(&db, 20_000, |child| {
+        until(child, "the import's pages in the write-ahead log", || {
+            logged() > before + (1 << 20)
+        });
+        kill(child);
+    });
 }
 
 #[test]
 fn sigkill_during_import_on_postgres_leaves_all_or_nothing() {
+    use sqlx::Connection;
     let db = herald_store::testing::shared_cluster().create_database();
     ok(&run(&db, &["migrate"]));
-    kill_import_midway(&db);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut conn = rt
+        .block_on(sqlx::PgConnection::connect(&db))
+        .expect("connect");
+    // An import writes the status history last: with the test holding that table, the import
+    // writes everything else in its transaction and then waits, where it is killed.
+    let mut held = rt.block_on(conn.begin()).expect("begin");
+    rt.block_on(
+        sqlx::query("LOCK TABLE component_status_changes IN SHARE MODE").execute(&mut *held),
+    )
+    .expect("lock");
+    let state = kill_import_midway(&db, 200, |child| {
+        until(child, "the import waiting for the history", || {
+            let waiting: i64 = rt
+                .block_on(
+                    sqlx::query_scalar(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                         WHERE c.relname = 'component_status_changes' AND NOT l.granted",
+                    )
+                    .fetch_one(&mut *held),
+                )
+                .expect("locks");
+            waiting > 0
+        });
+        kill(child);
+        rt.block_on(held.rollback()).expect("release");
+    });
+    assert_eq!(state, "nothing", "killed inside its transaction");
 }
 
 #[test]

@@ -4,10 +4,9 @@
 //! excess at once, and the client address the handlers see is the real peer (or, behind a
 //! trusted proxy only, the address it forwards).
 
-use herald_store::testing::free_port;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -15,26 +14,11 @@ use tokio::task::JoinHandle;
 
 use crate::common;
 
-use common::process::Process;
+use common::process::{Running, Serve};
 
-/// `herald serve --demo` with `env`; returns the process, its port and its data folder.
-fn demo(env: &[(&str, &str)]) -> (Process, u16, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    (spawn(dir.path(), port, env), port, dir)
-}
-
-fn spawn(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Process {
-    let child = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("HERALD_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start herald");
-    Process(child)
+/// `herald serve --demo` with `env`; returns the process (with its port and data folder).
+fn demo(env: &[(&str, &str)]) -> Running {
+    Serve::new().demo().envs(env).spawn()
 }
 
 /// Raises this process's own open-files soft limit (it holds thousands of sockets too).
@@ -208,11 +192,12 @@ async fn one_address_holding_thousands_of_sockets_does_not_starve_another() {
     raise_own_limit(5_000);
     let (header, idle) = (5u64, 7u64);
     let (header_s, idle_s) = (header.to_string(), idle.to_string());
-    let (_herald, port, _dir) = demo(&[
+    let herald = demo(&[
         ("HERALD_SERVER_HEADER_TIMEOUT_SECONDS", &header_s),
         ("HERALD_SERVER_IDLE_TIMEOUT_SECONDS", &idle_s),
         ("HERALD_SERVER_MAX_CONNECTIONS_PER_CLIENT", "3000"),
     ]);
+    let port = herald.port;
     ready(port).await;
     let give_up = Duration::from_secs(idle + 15);
     let setup = Instant::now();
@@ -332,11 +317,12 @@ async fn hold(from: [u8; 4], port: u16, n: usize) -> (Vec<TcpStream>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_caps_refuse_the_excess_at_once() {
-    let (_herald, port, _dir) = demo(&[
+    let herald = demo(&[
         ("HERALD_SERVER_MAX_CONNECTIONS_PER_CLIENT", "20"),
         ("HERALD_SERVER_MAX_CONNECTIONS", "30"),
         ("HERALD_SERVER_HEADER_TIMEOUT_SECONDS", "60"),
     ]);
+    let port = herald.port;
     ready(port).await;
 
     // One address gets its 20 and no more...
@@ -414,12 +400,12 @@ async fn handlers_see_the_real_client_address() {
         .expect("utf-8")
         .trim()
         .to_string();
-    let port = free_port();
-    let _herald = spawn(
-        dir.path(),
-        port,
-        &[("HERALD_SERVER_TRUSTED_PROXIES", "127.0.0.3/32")],
-    );
+    let herald = Serve::new()
+        .demo()
+        .data_dir(dir.path())
+        .env("HERALD_SERVER_TRUSTED_PROXIES", "127.0.0.3/32")
+        .spawn();
+    let port = herald.port;
     ready(port).await;
 
     // The subscribe limit (10 per client address) is spent from 127.0.0.1...
@@ -495,24 +481,15 @@ async fn handlers_see_the_real_client_address() {
 
 #[tokio::test]
 async fn serve_raises_its_open_files_limit_and_says_so() {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
     // Started with a low soft limit, as many systems give.
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -S -n 256 && exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_herald"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.path())
+    let mut herald = Serve::new()
+        .demo()
+        .through_shell("ulimit -S -n 256")
         .env("HERALD_LOG", "info")
         .env("HERALD_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start herald");
-    let stderr = child.stderr.take().expect("stderr");
-    let _herald = Process(child);
+        .stderr_piped()
+        .spawn();
+    let stderr = herald.process.0.stderr.take().expect("stderr");
     let line = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         std::io::BufReader::new(stderr)

@@ -63,8 +63,17 @@ async fn a_fanout_killed_midway_completes_after_restart_without_new_ids() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Let any late repeat arrive before counting.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Count once the outbox has recorded every delivery: nothing is left to send again.
+    let url = format!("sqlite://{}", herald.dir.path().join("herald.db").display());
+    let store = herald_store::open(&url).await.expect("open the database");
+    common::wait_until("every delivery recorded", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let counts = store.delivery_counts().await.ok()?;
+            (counts.pending == 0).then_some(())
+        }
+    })
+    .await;
 
     let accepted = sink.accepted.lock().expect("lock").clone();
     let mut ids_per_subscriber: HashMap<&str, HashSet<&str>> = HashMap::new();

@@ -7,7 +7,7 @@ use herald::render::{build, Branding, Snapshot, SnapshotInput};
 use herald_core::datafile::{DataFile, Format};
 use herald_core::PageDocument;
 
-const DRCHRONO: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
+use crate::common::EXAMPLE as DRCHRONO;
 
 /// A page of its own with a hostile incident body, awkward names and a maintenance.
 const HOSTILE: &str = r#"

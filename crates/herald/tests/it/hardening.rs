@@ -4,27 +4,20 @@
 
 use herald_store::testing::free_port;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::common;
 
-use common::process::{wait_for, Process};
+use common::process::{wait_for, Running, Serve};
 
-fn demo(env: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.path())
+/// `herald serve --demo` logging at `info` to a pipe, with the extra variables `env`.
+fn demo(env: &[(&str, &str)]) -> Running {
+    Serve::new()
+        .demo()
         .env("HERALD_LOG", "info")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .envs(env)
+        .stderr_piped()
         .spawn()
-        .expect("start herald");
-    (Process(child), format!("http://127.0.0.1:{port}"), dir)
 }
 
 fn header(r: &reqwest::Response, name: &str) -> String {
@@ -39,11 +32,12 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 async fn security_headers_limits_metrics_and_json_logs() {
     let metrics_port = free_port();
     let metrics_addr = format!("127.0.0.1:{metrics_port}");
-    let (mut process, base, _dir) = demo(&[
+    let mut herald = demo(&[
         ("HERALD_METRICS_LISTEN", &metrics_addr),
         ("HERALD_LOG_FORMAT", "json"),
     ]);
-    wait_for(&format!("{base}/readyz")).await;
+    wait_for(&herald.url("/readyz")).await;
+    let base = herald.base.clone();
     let client = reqwest::Client::new();
 
     // Public answers: a CSP without inline script, nosniff, a referrer policy; embeddable.
@@ -136,8 +130,8 @@ async fn security_headers_limits_metrics_and_json_logs() {
     assert_eq!(r.status(), 404);
 
     // JSON logs: every line on standard error is a JSON object.
-    let stderr = process.0.stderr.take().expect("stderr");
-    let _ = process.0.kill();
+    let stderr = herald.process.0.stderr.take().expect("stderr");
+    let _ = herald.process.0.kill();
     let lines: Vec<String> = BufReader::new(stderr)
         .lines()
         .map_while(Result::ok)

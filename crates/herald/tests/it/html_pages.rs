@@ -1,21 +1,17 @@
 //! The public HTML pages end to end: import a data file into a real (SQLite) store, rebuild the
 //! snapshot with a fixed clock, fetch pages through the router and read them with an HTML parser.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use chrono::{DateTime, Utc};
-use herald::app::{AppState, Clock, DEMO_FILE};
-use herald::render::{Branding, HTML};
-use herald_core::datafile::{DataFile, Format};
-use herald_store::ImportOptions;
-use scraper::{ElementRef, Html, Selector};
-use std::sync::Arc;
-use tower::ServiceExt;
+use crate::common;
 
-/// A running site: the state (for the snapshot), and the folder holding its database.
+use axum::http::StatusCode;
+use common::{App, TestApp};
+use herald::app::DEMO_FILE;
+use herald::render::{Branding, HTML};
+use scraper::{ElementRef, Html, Selector};
+
+/// A running site: an app on a store holding one data file, on a fixed clock.
 struct Site {
-    state: AppState,
-    _dir: tempfile::TempDir,
+    app: App,
 }
 
 /// A fetched page.
@@ -32,17 +28,13 @@ impl Page {
 }
 
 async fn site(data: &str, now: &str, branding: Branding) -> Site {
-    let now: DateTime<Utc> = now.parse().expect("test time");
-    let (store, dir) = herald_store::testing::sqlite_store().await;
-    let file = DataFile::parse(data, Format::Toml).expect("data file parses");
-    store
-        .import(file, now, &ImportOptions::default())
-        .await
-        .expect("import");
-    let clock: Clock = Arc::new(move || now);
-    let state = AppState::new(store, branding, clock);
-    state.site.rebuild().await.expect("snapshot builds");
-    Site { state, _dir: dir }
+    let app = TestApp::new()
+        .with_files(&[data])
+        .at(now)
+        .with_branding(branding)
+        .build()
+        .await;
+    Site { app }
 }
 
 async fn drchrono(now: &str) -> Site {
@@ -51,24 +43,11 @@ async fn drchrono(now: &str) -> Site {
 
 impl Site {
     async fn get(&self, path: &str) -> Page {
-        let response = herald::http::router(self.state.clone())
-            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
-            .await
-            .expect("body");
+        let reply = self.app.get(path, &[]).await;
         Page {
-            status,
-            content_type,
-            body: String::from_utf8(bytes.to_vec()).expect("utf-8"),
+            status: reply.status,
+            content_type: reply.header("content-type").to_string(),
+            body: String::from_utf8(reply.body).expect("utf-8"),
         }
     }
 
@@ -363,7 +342,7 @@ async fn unknown_paths_get_the_not_found_page() {
 /// Checks every HTML page of a site: the one deferred script and nothing inline, one h1 first,
 /// headings that never skip a level going down. Returns the paths checked.
 fn check_every_page(site: &Site) -> Vec<String> {
-    let snapshot = site.state.site.snapshot.load_full();
+    let snapshot = site.app.state.site.snapshot.load_full();
     let html_paths: Vec<&str> = snapshot
         .paths()
         .into_iter()

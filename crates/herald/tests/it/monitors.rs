@@ -1,19 +1,24 @@
-//! The monitoring runtime end to end: a real Herald server on 127.0.0.1 probing real targets the
-//! test turns off and on (HTTP, TCP, heartbeat pushes, a PostgreSQL cluster), driving a
-//! component from operational to an outage and back; automatic incidents; the flapping guard;
-//! hanging targets that must not stall other monitors; a real Prometheus Alertmanager.
+//! The monitoring runtime. The logic (component rules, heartbeats, the flapping guard, automatic
+//! incidents, alerts from integrations) is stepped on a scripted prober and a test clock; a few
+//! tests run a real Herald server on 127.0.0.1 against real targets the test turns off and on
+//! (HTTP, a PostgreSQL cluster), hanging targets that must not stall other monitors, and a real
+//! Prometheus Alertmanager.
 
+use crate::common::scripted::{self, Stepped};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use herald::app::{system_clock, AppState};
 use herald::render::Branding;
 use herald_core::datafile::{DataFile, Format};
 use herald_core::monitor::{
-    AutoIncidentMode, ComponentAutomation, Integration, IntegrationKind, MonitorSpec, ProbeSpec,
+    AutoIncidentMode, ComponentAutomation, Integration, IntegrationKind, MonitorSpec,
+    MonitorStatus, ProbeOutcome, ProbeSpec,
 };
 use herald_core::{ComponentStatus, Id};
 use herald_store::testing::{free_port, PgCluster};
 use herald_store::{ImportOptions, WriteMeta};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -75,7 +80,8 @@ fn monitor(name: &str, component: &str, probe: ProbeSpec) -> MonitorSpec {
         name: name.into(),
         component_id: Some(Id::parse(component).expect("id")),
         probe,
-        interval_seconds: 10,
+        // Short, so the real targets are judged within seconds.
+        interval_seconds: 2,
         timeout_ms: 1_000,
         degraded_after_ms: None,
         failures_to_down: 2,
@@ -93,18 +99,6 @@ impl Herald {
             .save_monitor(spec, &meta())
             .await
             .expect("save monitor");
-        self.state.monitoring_changed();
-    }
-
-    async fn automate(&self, component: &str, mode: AutoIncidentMode, quiet: u32) {
-        let mut a = ComponentAutomation::new(Id::parse(component).expect("id"));
-        a.incidents = mode;
-        a.quiet_period_seconds = quiet;
-        self.state
-            .store
-            .save_automation(&a, &meta())
-            .await
-            .expect("automation");
         self.state.monitoring_changed();
     }
 
@@ -132,24 +126,13 @@ impl Herald {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = reqwest::get(format!("{}{path}", self.base))
-            .await
-            .expect("get");
-        let status = r.status().as_u16();
-        (status, r.text().await.expect("body"))
-    }
 }
 
 /// An HTTP target that answers 200 while healthy and 500 otherwise, and can be stopped and
-/// started again on the same port; counts requests and remembers when the first failing
-/// answer went out.
+/// started again on the same port.
 struct HttpTarget {
     addr: SocketAddr,
     healthy: Arc<AtomicBool>,
-    hits: Arc<AtomicU64>,
-    first_failure: Arc<std::sync::Mutex<Option<Instant>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -158,8 +141,6 @@ impl HttpTarget {
         let mut t = HttpTarget {
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             healthy: Arc::new(AtomicBool::new(true)),
-            hits: Arc::default(),
-            first_failure: Arc::default(),
             stop: None,
         };
         t.up().await;
@@ -172,22 +153,15 @@ impl HttpTarget {
 
     async fn up(&mut self) {
         let listener = TcpListener::bind(self.addr).await.expect("bind target");
-        let (healthy, hits, first) = (
-            self.healthy.clone(),
-            self.hits.clone(),
-            self.first_failure.clone(),
-        );
+        let healthy = self.healthy.clone();
         let app = axum::Router::new().route(
             "/health",
             axum::routing::get(move || {
-                let (healthy, hits, first) = (healthy.clone(), hits.clone(), first.clone());
+                let healthy = healthy.clone();
                 async move {
-                    hits.fetch_add(1, Ordering::SeqCst);
                     if healthy.load(Ordering::SeqCst) {
                         (axum::http::StatusCode::OK, "ok")
                     } else {
-                        let mut f = first.lock().expect("lock");
-                        f.get_or_insert_with(Instant::now);
                         (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "broken")
                     }
                 }
@@ -285,96 +259,6 @@ async fn wait_for_state(h: &Herald, id: &Id, want: herald_core::monitor::Monitor
 }
 
 /// A TCP listener that accepts and closes; stopped by aborting its task.
-async fn tcp_target(port: u16) -> tokio::task::JoinHandle<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind tcp");
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            drop(socket);
-        }
-    })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tcp_target_off_and_on_with_all_rule_is_a_partial_outage() {
-    let h = herald().await;
-    let (port_a, port_b) = (free_port(), free_port());
-    let a = tcp_target(port_a).await;
-    let _b = tcp_target(port_b).await;
-    // Two redundant paths to the iPad API: one down is a partial outage under the `all` rule.
-    let mut automation = ComponentAutomation::new(Id::parse(IPAD).expect("id"));
-    automation.rule = herald_core::monitor::ComponentRule::All;
-    h.state
-        .store
-        .save_automation(&automation, &meta())
-        .await
-        .expect("automation");
-    let tcp = |port| ProbeSpec::Tcp {
-        host: "127.0.0.1".into(),
-        port,
-    };
-    let first = monitor("ipad a", IPAD, tcp(port_a));
-    let second = monitor("ipad b", IPAD, tcp(port_b));
-    h.add(&first).await;
-    h.add(&second).await;
-    wait_for_state(&h, &first.id, herald_core::monitor::MonitorStatus::Up).await;
-    wait_for_state(&h, &second.id, herald_core::monitor::MonitorStatus::Up).await;
-
-    a.abort();
-    let _ = a.await;
-    let took = h
-        .until(
-            IPAD,
-            ComponentStatus::PartialOutage,
-            Duration::from_secs(15),
-        )
-        .await;
-    println!("tcp: one path refused → partial outage in {took:?}");
-    let _a = tcp_target(port_a).await;
-    h.until(IPAD, ComponentStatus::Operational, Duration::from_secs(15))
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_heartbeats_are_an_outage_until_they_resume() {
-    let h = herald().await;
-    let token = "nightly-backup-job-token";
-    let mut spec = monitor(
-        "backup job",
-        IPAD,
-        ProbeSpec::Heartbeat {
-            token: token.into(),
-            grace_seconds: 0,
-        },
-    );
-    spec.failures_to_down = 1;
-    spec.successes_to_up = 1;
-    h.add(&spec).await;
-    let client = reqwest::Client::new();
-    let push = || client.post(format!("{}/api/push/{token}", h.base)).send();
-    // Unknown tokens are refused.
-    let r = client
-        .get(format!("{}/api/push/not-a-token", h.base))
-        .send()
-        .await
-        .expect("push");
-    assert_eq!(r.status(), 404);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let r = push().await.expect("push");
-    assert_eq!(r.status(), 200);
-    wait_for_state(&h, &spec.id, herald_core::monitor::MonitorStatus::Up).await;
-
-    // Silence: after the 10 s period (plus up to one more check) the job counts as down.
-    let took = h
-        .until(IPAD, ComponentStatus::MajorOutage, Duration::from_secs(30))
-        .await;
-    println!("heartbeat: silence noticed after {took:?}");
-    push().await.expect("push");
-    h.until(IPAD, ComponentStatus::Operational, Duration::from_secs(5))
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_postgres_is_an_outage_until_it_restarts() {
     let cluster = tokio::task::spawn_blocking(PgCluster::start)
@@ -412,148 +296,6 @@ async fn a_stopped_postgres_is_an_outage_until_it_restarts() {
         .until(WEB, ComponentStatus::Operational, Duration::from_secs(20))
         .await;
     println!("postgres: restart noticed in {took:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_flapping_guard_holds_a_quick_recovery() {
-    let h = herald().await;
-    let target = HttpTarget::start().await;
-    let mut spec = monitor(
-        "guarded",
-        WEB,
-        ProbeSpec::Http {
-            url: target.url(),
-            method: "GET".into(),
-            headers: vec![],
-            body: None,
-            expected_status: vec![200],
-            body_contains: None,
-            body_regex: None,
-            json_pointer: None,
-            verify_tls: true,
-            follow_redirects: true,
-        },
-    );
-    spec.failures_to_down = 1;
-    spec.successes_to_up = 1;
-    spec.flap_window_seconds = 8;
-    h.add(&spec).await;
-    wait_for_state(&h, &spec.id, herald_core::monitor::MonitorStatus::Up).await;
-    target.healthy.store(false, Ordering::SeqCst);
-    h.until(WEB, ComponentStatus::MajorOutage, Duration::from_secs(15))
-        .await;
-    let down_at = Instant::now();
-    target.healthy.store(true, Ordering::SeqCst);
-    // The target is healthy again at once, but the public status may change only once per 8 s.
-    let took = h
-        .until(WEB, ComponentStatus::Operational, Duration::from_secs(25))
-        .await;
-    let held = down_at.elapsed();
-    println!("flapping guard: recovery shown after {held:?} (waited {took:?})");
-    assert!(
-        held >= Duration::from_secs(7),
-        "the recovery came {held:?} after the outage, inside the 8 s window"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auto_publish_tells_the_public_within_one_interval_and_resolves() {
-    let h = herald().await;
-    let target = HttpTarget::start().await;
-    h.automate(WEB, AutoIncidentMode::Publish, 3).await;
-    let spec = monitor(
-        "homepage",
-        WEB,
-        ProbeSpec::Http {
-            url: target.url(),
-            method: "GET".into(),
-            headers: vec![],
-            body: None,
-            expected_status: vec![],
-            body_contains: None,
-            body_regex: None,
-            json_pointer: None,
-            verify_tls: true,
-            follow_redirects: true,
-        },
-    );
-    h.add(&spec).await;
-    wait_for_state(&h, &spec.id, herald_core::monitor::MonitorStatus::Up).await;
-    let (_, before) = h.get("/").await;
-    assert!(
-        !before.contains("Major outage of drchrono.com"),
-        "no incident yet"
-    );
-
-    target.healthy.store(false, Ordering::SeqCst);
-    let shown = loop {
-        let (status, page) = h.get("/").await;
-        assert_eq!(status, 200);
-        if page.contains("Major outage of") {
-            break Instant::now();
-        }
-        assert!(
-            target.hits.load(Ordering::SeqCst) < 1_000,
-            "no public incident appeared"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let first = target
-        .first_failure
-        .lock()
-        .expect("lock")
-        .expect("a failing probe");
-    let took = shown.duration_since(first);
-    println!(
-        "time from first failing probe to public incident: {:.1} s (limit: one 10 s interval + 5 s)",
-        took.as_secs_f64()
-    );
-    assert!(took <= Duration::from_secs(15), "took {took:?}");
-
-    // The v2 summary shows the incident, opened by automation and recorded as events.
-    let (_, summary) = h.get("/api/v2/summary.json").await;
-    let summary: serde_json::Value = serde_json::from_str(&summary).expect("json");
-    let incident = summary["incidents"]
-        .as_array()
-        .and_then(|a| a.first())
-        .cloned()
-        .expect("an unresolved incident");
-    assert_eq!(incident["status"], "investigating");
-    let incident_id = Id::parse(incident["id"].as_str().expect("id")).expect("id");
-
-    // Healthy again: monitoring, then resolved after the 3 s quiet period.
-    target.healthy.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    loop {
-        let doc = h.state.store.load().await.expect("load").expect("page");
-        let inc = doc
-            .incidents
-            .iter()
-            .find(|i| i.id == incident_id)
-            .expect("incident");
-        if inc.status == herald_core::IncidentStatus::Resolved {
-            let statuses: Vec<_> = inc.updates.iter().map(|u| u.status).collect();
-            assert!(statuses.contains(&herald_core::IncidentStatus::Monitoring));
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "never resolved: {:?}",
-            inc.status
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let events = h
-        .state
-        .store
-        .incident_events(&incident_id)
-        .await
-        .expect("events");
-    assert!(events.len() >= 3, "events: {events:?}");
-    println!(
-        "automatic incident resolved {:.1} s after recovery",
-        started.elapsed().as_secs_f64()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -729,73 +471,284 @@ async fn prometheus_alertmanager_alerts_move_the_component() {
     println!("alertmanager: resolved alert applied in {took:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The monitoring logic, stepped: a scripted prober and a test clock instead of targets and the
+// wall clock. Every time below is test-clock time, so the bounds are exact.
+
+#[tokio::test]
+async fn two_paths_under_the_all_rule_one_down_is_a_partial_outage() {
+    let mut s = Stepped::new().await;
+    // Two redundant paths to the iPad API: one down is a partial outage under the `all` rule.
+    let mut automation = ComponentAutomation::new(Id::parse(IPAD).expect("id"));
+    automation.rule = herald_core::monitor::ComponentRule::All;
+    s.automate(&automation).await;
+    let (a, b) = (
+        scripted::monitor("ipad a", Some(IPAD)),
+        scripted::monitor("ipad b", Some(IPAD)),
+    );
+    s.add(&a).await;
+    s.add(&b).await;
+    s.until_monitor(&a.id, MonitorStatus::Up, 12).await;
+    s.until_monitor(&b.id, MonitorStatus::Up, 12).await;
+    assert_eq!(s.status(IPAD).await, ComponentStatus::Operational);
+
+    s.prober.set(&a.id, scripted::down("connection refused"));
+    // The next turn fails and the early retry a second later confirms it.
+    let took = s.until(IPAD, ComponentStatus::PartialOutage, 11).await;
+    assert_eq!(s.monitor_status(&b.id), Some(MonitorStatus::Up));
+    let fails = s
+        .prober
+        .calls_of(&a.id)
+        .into_iter()
+        .filter(|(_, o)| matches!(o, ProbeOutcome::Down { .. }))
+        .count();
+    assert_eq!(fails, 2, "two failures to go down (after {took} s)");
+
+    s.prober.set(&a.id, scripted::up());
+    s.until(IPAD, ComponentStatus::Operational, 11).await;
+    let history = s
+        .app
+        .store
+        .status_history(&Id::parse(IPAD).expect("id"))
+        .await
+        .expect("history");
+    assert!(history
+        .iter()
+        .any(|c| c.new_status == ComponentStatus::PartialOutage && c.cause.contains("monitor")));
+    let stored = s
+        .app
+        .store
+        .monitor(&a.id)
+        .await
+        .expect("monitor")
+        .expect("stored");
+    assert!(stored.last_result.is_some(), "results are written");
+}
+
+#[tokio::test]
+async fn missing_heartbeats_are_an_outage_until_they_resume() {
+    let mut s = Stepped::new().await;
+    let token = "nightly-backup-job-token";
+    let mut spec = scripted::monitor("backup job", Some(IPAD));
+    spec.probe = ProbeSpec::Heartbeat {
+        token: token.into(),
+        grace_seconds: 0,
+    };
+    spec.failures_to_down = 1;
+    spec.successes_to_up = 1;
+    s.add(&spec).await;
+    s.tick(1).await;
+    let push = format!("/api/push/{token}");
+    // Unknown tokens are refused.
+    let (status, _) = s.app.call("GET", "/api/push/not-a-token", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s.app.call("POST", &push, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let pushed = s.now();
+    s.steps.record().await;
+    assert_eq!(s.monitor_status(&spec.id), Some(MonitorStatus::Up));
+
+    // Silence: after the 10 s period (plus up to one more check) the job counts as down.
+    let took = s.until(IPAD, ComponentStatus::MajorOutage, 21).await;
+    let silent = (s.now() - pushed).num_seconds();
+    assert!(silent > 10, "judged down after only {silent} s of silence");
+    assert_eq!(s.prober.total_calls(), 0, "heartbeats are never probed");
+    println!("heartbeat: silence noticed after {took} s");
+
+    // A push is up at once, without waiting for the next check.
+    let (status, _) = s.app.call("POST", &push, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    s.steps.record().await;
+    assert_eq!(s.status(IPAD).await, ComponentStatus::Operational);
+}
+
+#[tokio::test]
+async fn the_flapping_guard_holds_a_quick_recovery() {
+    let mut s = Stepped::new().await;
+    let mut spec = scripted::monitor("guarded", Some(WEB));
+    // Probed every 2 s, so answers land inside the 8 s window.
+    spec.interval_seconds = 2;
+    spec.failures_to_down = 1;
+    spec.successes_to_up = 1;
+    spec.flap_window_seconds = 8;
+    s.add(&spec).await;
+    s.until_monitor(&spec.id, MonitorStatus::Up, 2).await;
+    s.prober
+        .set(&spec.id, scripted::down("unexpected status 500"));
+    s.until(WEB, ComponentStatus::MajorOutage, 3).await;
+    let down_at = s.now();
+    // Healthy again at once, but the public status may change only once per 8 s.
+    s.prober.set(&spec.id, scripted::up());
+    s.until(WEB, ComponentStatus::Operational, 20).await;
+    let held = (s.now() - down_at).num_seconds();
+    assert_eq!(held, 8, "the recovery is shown when the 8 s window ends");
+    let now = s.now();
+    let ignored = s
+        .prober
+        .calls_of(&spec.id)
+        .into_iter()
+        .filter(|(at, o)| *at > down_at && *at < now && matches!(o, ProbeOutcome::Up { .. }))
+        .count();
+    assert_eq!(ignored, 3, "healthy answers held inside the window");
+}
+
+#[tokio::test]
+async fn auto_publish_tells_the_public_within_one_interval_and_resolves() {
+    let mut s = Stepped::new().await;
+    let mut automation = ComponentAutomation::new(Id::parse(WEB).expect("id"));
+    automation.incidents = AutoIncidentMode::Publish;
+    automation.quiet_period_seconds = 3;
+    s.automate(&automation).await;
+    let spec = scripted::monitor("homepage", Some(WEB));
+    s.add(&spec).await;
+    s.until_monitor(&spec.id, MonitorStatus::Up, 2).await;
+    let (_, before) = s.app.text("/").await;
+    assert!(!before.contains("Major outage of"), "no incident yet");
+
+    s.prober
+        .set(&spec.id, scripted::down("unexpected status 500"));
+    let mut shown = None;
+    for _ in 0..15 {
+        s.tick(1).await;
+        let (status, page) = s.app.text("/").await;
+        assert_eq!(status, StatusCode::OK);
+        if page.contains("Major outage of") {
+            shown = Some(s.now());
+            break;
+        }
+    }
+    let shown = shown.expect("no public incident appeared");
+    let first = s
+        .prober
+        .calls_of(&spec.id)
+        .into_iter()
+        .find(|(_, o)| matches!(o, ProbeOutcome::Down { .. }))
+        .map(|(at, _)| at)
+        .expect("a failing probe");
+    let took = (shown - first).num_seconds();
+    // Two failures a retry apart, then the incident in the same step.
+    assert!(took <= 1, "public {took} s after the first failing probe");
+
+    // The v2 summary shows the incident, opened by automation.
+    let (_, summary) = s.app.call("GET", "/api/v2/summary.json", None, None).await;
+    let incident = summary["incidents"]
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+        .expect("an unresolved incident");
+    assert_eq!(incident["status"], "investigating");
+    let incident_id = Id::parse(incident["id"].as_str().expect("id")).expect("id");
+
+    // Healthy again: monitoring, then resolved after the 3 s quiet period.
+    s.prober.set(&spec.id, scripted::up());
+    s.until(WEB, ComponentStatus::Operational, 11).await;
+    let recovered = s.now();
+    let mut resolved = None;
+    for _ in 0..10 {
+        let doc = s.app.store.load().await.expect("load").expect("page");
+        let inc = doc
+            .incidents
+            .iter()
+            .find(|i| i.id == incident_id)
+            .expect("incident");
+        if inc.status == herald_core::IncidentStatus::Resolved {
+            let statuses: Vec<_> = inc.updates.iter().map(|u| u.status).collect();
+            assert!(statuses.contains(&herald_core::IncidentStatus::Monitoring));
+            resolved = Some(s.now());
+            break;
+        }
+        s.tick(1).await;
+    }
+    let resolved = resolved.expect("never resolved");
+    let quiet = (resolved - recovered).num_seconds();
+    assert!(
+        (3..=4).contains(&quiet),
+        "resolved {quiet} s after recovery"
+    );
+    let events = s
+        .app
+        .store
+        .incident_events(&incident_id)
+        .await
+        .expect("events");
+    assert!(events.len() >= 3, "events: {events:?}");
+}
+
+#[tokio::test]
 async fn malformed_integration_payloads_get_clear_errors() {
-    let h = herald().await;
+    let mut s = Stepped::new().await;
     let token = "generic-integration-token-5678";
     let integration = Integration::new(
         herald_store::random_id(),
         IntegrationKind::Generic,
         "scripts".into(),
-        chrono::Utc::now(),
+        s.now(),
     );
-    h.state
+    s.app
         .store
         .create_integration(&integration, &herald::auth::secret_hash(token), &meta())
         .await
         .expect("integration");
-    let client = reqwest::Client::new();
+    let bearer = format!("Bearer {token}");
     let post = |kind: &str, auth: Option<&str>, body: &str| {
-        let mut r = client
-            .post(format!("{}/api/integrations/{kind}", h.base))
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let mut r = Request::builder()
+            .method("POST")
+            .uri(format!("/api/integrations/{kind}"))
+            .header("content-type", "application/json");
         if let Some(a) = auth {
-            r = r.bearer_auth(a);
+            r = r.header("authorization", a);
         }
-        r.send()
+        r.body(Body::from(body.to_string())).expect("request")
     };
-    let r = post("generic", None, "{}").await.expect("post");
-    assert_eq!(r.status(), 401);
-    let r = post("generic", Some("wrong"), "{}").await.expect("post");
-    assert_eq!(r.status(), 401);
+    let (status, _) = s.app.send(post("generic", None, "{}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s
+        .app
+        .send(post("generic", Some("Bearer wrong"), "{}"))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The token belongs to a generic integration, not an Alertmanager one.
-    let r = post("alertmanager", Some(token), "{}").await.expect("post");
-    assert_eq!(r.status(), 401);
-    let r = post("nonsense", Some(token), "{}").await.expect("post");
-    assert_eq!(r.status(), 404);
+    let (status, _) = s.app.send(post("alertmanager", Some(&bearer), "{}")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.app.send(post("nonsense", Some(&bearer), "{}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     for body in [
         "{not json",
         r#"{"component": "drchronocom1", "status": "on fire"}"#,
         r#"{"component": "no such thing", "status": "major_outage"}"#,
     ] {
-        let r = post("generic", Some(token), body).await.expect("post");
-        assert!(r.status().is_client_error(), "{body} → {}", r.status());
-        let json: serde_json::Value = r.json().await.expect("json error");
+        let (status, json) = s.app.send(post("generic", Some(&bearer), body)).await;
+        assert!(status.is_client_error(), "{body} → {status}");
         assert!(
             json["error"].as_str().is_some_and(|e| !e.is_empty()),
             "{json}"
         );
     }
+    s.steps.record().await;
     // Nothing changed.
-    assert_eq!(h.status(WEB).await, ComponentStatus::Operational);
+    assert_eq!(s.status(WEB).await, ComponentStatus::Operational);
     // A good one works, through the query-string token too.
-    let r = client
-        .post(format!("{}/api/integrations/generic?token={token}", h.base))
-        .json(&serde_json::json!({"key": "db", "component": "drchrono.com", "status": "partial_outage"}))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
-    h.until(WEB, ComponentStatus::PartialOutage, Duration::from_secs(5))
+    let (status, _) = s
+        .app
+        .call(
+            "POST",
+            &format!("/api/integrations/generic?token={token}"),
+            None,
+            Some(serde_json::json!({"key": "db", "component": "drchrono.com", "status": "partial_outage"})),
+        )
         .await;
-    let r = client
-        .post(format!("{}/api/integrations/generic?token={token}", h.base))
-        .json(&serde_json::json!({"key": "db", "component": "drchrono.com", "status": "partial_outage", "resolved": true}))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status(), 200);
-    h.until(WEB, ComponentStatus::Operational, Duration::from_secs(5))
+    assert_eq!(status, StatusCode::OK);
+    s.steps.record().await;
+    assert_eq!(s.status(WEB).await, ComponentStatus::PartialOutage);
+    let (status, _) = s
+        .app
+        .call(
+            "POST",
+            &format!("/api/integrations/generic?token={token}"),
+            None,
+            Some(serde_json::json!({"key": "db", "component": "drchrono.com", "status": "partial_outage", "resolved": true})),
+        )
         .await;
+    assert_eq!(status, StatusCode::OK);
+    s.steps.record().await;
+    assert_eq!(s.status(WEB).await, ComponentStatus::Operational);
 }

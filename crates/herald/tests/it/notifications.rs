@@ -8,7 +8,7 @@ use crate::common;
 use common::sinks::{self, Behaviour};
 use common::App;
 use herald::config::{SmtpConfig, SmtpSecurity};
-use herald::notify::{deliver_due, expand_waiting, Notifier, NotifyOptions};
+use herald::notify::{Notifier, NotifyOptions};
 use herald_core::audience::{Subscriber, SubscriberMode, SubscriberState};
 use herald_core::commands::{Command, IncidentInput};
 use herald_core::{ComponentStatus, Id, IncidentStatus};
@@ -40,17 +40,6 @@ fn mailer(port: u16) -> std::sync::Arc<herald::mail::Mailer> {
             .expect("smtp settings")
             .expect("mailer"),
     )
-}
-
-/// Runs the outbox until nothing is due (the test clock does not move by itself).
-async fn drain(app: &App) {
-    for _ in 0..20 {
-        let expanded = expand_waiting(&app.state.deliveries()).await.expect("expand");
-        let delivered = deliver_due(&app.state.deliveries()).await.expect("deliver");
-        if expanded == 0 && delivered == 0 {
-            return;
-        }
-    }
 }
 
 async fn open_incident(app: &App, components: &[Id]) -> Id {
@@ -143,10 +132,10 @@ async fn email_subscribers_confirm_follow_components_thread_and_unsubscribe() {
     assert_eq!(status, 422, "{body}");
 
     // An incident before anyone confirmed reaches nobody.
-    drain(&app).await;
+    app.drain().await;
     let early = open_incident(&app, std::slice::from_ref(&a)).await;
     update_incident(&app, &early, IncidentStatus::Resolved, "Fixed.").await;
-    drain(&app).await;
+    app.drain().await;
     let mail = smtp.mail();
     assert_eq!(mail.len(), 4, "only confirmations: {mail:?}");
     assert!(mail
@@ -170,7 +159,7 @@ async fn email_subscribers_confirm_follow_components_thread_and_unsubscribe() {
     // An incident on component A: the whole-page and A subscribers hear, B and the
     // unconfirmed address do not.
     let incident = open_incident(&app, std::slice::from_ref(&a)).await;
-    drain(&app).await;
+    app.drain().await;
     let first_all = smtp.to("all@people.test");
     let first_a = smtp.to("a-only@people.test");
     assert_eq!(first_all.len(), 2, "confirmation + incident");
@@ -210,7 +199,7 @@ async fn email_subscribers_confirm_follow_components_thread_and_unsubscribe() {
         "A replica was promoted.",
     )
     .await;
-    drain(&app).await;
+    app.drain().await;
     let update = smtp.to("a-only@people.test").pop().expect("update mail");
     assert!(update
         .header("Subject")
@@ -248,7 +237,7 @@ async fn email_subscribers_confirm_follow_components_thread_and_unsubscribe() {
 
     let before = smtp.mail().len();
     update_incident(&app, &incident, IncidentStatus::Resolved, "All good.").await;
-    drain(&app).await;
+    app.drain().await;
     let after = smtp.mail();
     assert_eq!(
         after.len(),
@@ -335,7 +324,7 @@ async fn webhooks_case(mut app: App) {
 
     let doc = app.store.load().await.expect("load").expect("page");
     let incident = open_incident(&app, &[doc.components[0].id.clone()]).await;
-    drain(&app).await;
+    app.drain().await;
 
     let got = sink.requests();
     let incident_posts: Vec<_> = got
@@ -393,7 +382,7 @@ async fn webhooks_case(mut app: App) {
     assert_eq!(flaky.distinct(), 0);
     for _ in 0..4 {
         app.clock.advance(30);
-        drain(&app).await;
+        app.drain().await;
     }
     assert_eq!(
         flaky.distinct(),
@@ -416,12 +405,12 @@ async fn webhooks_case(mut app: App) {
     // The broken receiver is dead-lettered after three tries, with the error kept.
     let dead_letters = app
         .store
-        .list_deliveries(Some("dead"), None, 50)
+        .list_deliveries(Some(herald_store::delivery::DeliveryState::Dead), None, 50)
         .await
         .expect("dead");
     let broken: Vec<_> = dead_letters
         .iter()
-        .filter(|d| d.subscriber_id == dead.as_str())
+        .filter(|d| d.subscriber_id == dead)
         .collect();
     assert_eq!(broken.len(), 2, "{dead_letters:?}");
     assert!(broken.iter().all(|d| d.attempts == 3));
@@ -435,7 +424,7 @@ async fn webhooks_case(mut app: App) {
     );
     let refused: Vec<_> = dead_letters
         .iter()
-        .filter(|d| d.subscriber_id == private.as_str())
+        .filter(|d| d.subscriber_id == private)
         .collect();
     assert_eq!(refused.len(), 2);
     assert!(
@@ -454,7 +443,7 @@ async fn webhooks_case(mut app: App) {
         .retry_delivery(&broken[0].id, (app.state.clock)())
         .await
         .expect("retry");
-    drain(&app).await;
+    app.drain().await;
     let tries_after = sink.requests().iter().filter(|r| r.path == "/dead").count();
     assert_eq!(tries_after, tries_before + 1);
 
@@ -462,7 +451,7 @@ async fn webhooks_case(mut app: App) {
     app.state.notifier = Notifier::new(options(&[]), None).expect("notifier");
     let before = sink.requests().len();
     update_incident(&app, &incident, IncidentStatus::Resolved, "Fixed.").await;
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(
         sink.requests().len(),
         before,
@@ -486,8 +475,7 @@ async fn webhooks_on_sqlite() {
 
 #[tokio::test]
 async fn webhooks_on_postgres() {
-    let store = herald_store::testing::postgres_store().await;
-    webhooks_case(common::app_on(store, None).await).await;
+    webhooks_case(common::TestApp::new().on_postgres().build().await).await;
 }
 
 #[tokio::test]
@@ -551,7 +539,7 @@ async fn chat_subscribers_get_their_service_format_and_the_api_manages_subscribe
 
     let doc = app.store.load().await.expect("load").expect("page");
     let incident = open_incident(&app, &[doc.components[0].id.clone()]).await;
-    drain(&app).await;
+    app.drain().await;
     let got = sink.requests();
     let body_at = |path: &str| -> Value {
         let r = got
@@ -676,7 +664,7 @@ async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
         )
         .await
         .expect("maintenance");
-    drain(&app).await;
+    app.drain().await;
     let events = |kind: &str| {
         sink.requests()
             .iter()
@@ -687,7 +675,7 @@ async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
     herald::notify::queue_reminders(&app.state.deliveries())
         .await
         .expect("check");
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(
         events("maintenance_reminder"),
         0,
@@ -698,7 +686,7 @@ async fn subscribers_are_reminded_once_before_a_maintenance_starts() {
         herald::notify::queue_reminders(&app.state.deliveries())
             .await
             .expect("check");
-        drain(&app).await;
+        app.drain().await;
     }
     assert_eq!(
         events("maintenance_reminder"),
@@ -730,7 +718,7 @@ async fn a_webhook_that_keeps_failing_is_paused_and_its_contact_told() {
     // Two notifications (incident and component change) die: the second pauses the hook.
     let doc = app.store.load().await.expect("load").expect("page");
     let incident = open_incident(&app, &[doc.components[0].id.clone()]).await;
-    drain(&app).await;
+    app.drain().await;
     let stored = app.store.subscriber(&id).await.expect("read").expect("sub");
     assert_eq!(stored.state, SubscriberState::Quarantined);
     let told = smtp.to("ops@receiver.test");
@@ -746,7 +734,7 @@ async fn a_webhook_that_keeps_failing_is_paused_and_its_contact_told() {
 
     let posts = sink.requests().len();
     update_incident(&app, &incident, IncidentStatus::Resolved, "Fixed.").await;
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(
         sink.requests().len(),
         posts,
@@ -758,5 +746,30 @@ async fn a_webhook_that_keeps_failing_is_paused_and_its_contact_told() {
         .await
         .expect("log");
     assert_eq!(log.len(), 2, "no new deliveries for a paused hook: {log:?}");
-    assert!(log.iter().all(|d| d.state == "dead"));
+    assert!(log
+        .iter()
+        .all(|d| d.state == herald_store::delivery::DeliveryState::Dead));
+}
+
+/// The harness's `drain` fails, naming the outbox, when it never empties: a receiver that
+/// always answers 500, retried at once and never given up on.
+#[tokio::test]
+#[should_panic(expected = "the outbox did not empty")]
+async fn drain_fails_when_the_outbox_never_empties() {
+    let (base, _sink) = sinks::http_sink(Behaviour {
+        broken_paths: vec!["/broken".into()],
+        ..Behaviour::default()
+    })
+    .await;
+    let mut app = common::app().await;
+    let options = NotifyOptions {
+        retry_base: Duration::ZERO,
+        max_attempts: 10_000,
+        disable_after: 10_000,
+        ..options(&["127.0.0.1"])
+    };
+    app.state.notifier = Notifier::new(options, None).expect("notifier");
+    webhook(&app, &format!("{base}/broken")).await;
+    open_incident(&app, &[]).await;
+    app.drain().await;
 }

@@ -9,8 +9,7 @@
 
 use crate::common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use common::*;
 use herald_core::access::Role;
 use herald_core::monitor::{MonitorState, ProbeOutcome, ProbeResult};
@@ -18,7 +17,6 @@ use herald_store::monitoring::RecordedResult;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt;
 
 const API: &str = "/api/herald/v1";
 
@@ -57,62 +55,16 @@ enum Auth {
 }
 
 async fn fetch(app: &App, path: &str, auth: &Auth) -> (StatusCode, String) {
-    let mut req = Request::builder().uri(path);
-    req = match auth {
-        Auth::Key(k) => req.header(header::AUTHORIZATION, format!("Bearer {k}")),
-        Auth::Cookie(c) => req.header(header::COOKIE, c),
+    let bearer;
+    let header = match auth {
+        Auth::Key(k) => {
+            bearer = format!("Bearer {k}");
+            ("authorization", bearer.as_str())
+        }
+        Auth::Cookie(c) => ("cookie", c.as_str()),
     };
-    let res = herald::http::router(app.state.clone())
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// A signed-in admin session for a new user of this role: the cookie to send.
-async fn session(app: &App, role: Role) -> String {
-    session_with_csrf(app, role).await.0
-}
-
-/// A session's cookie and the CSRF token its forms carry.
-async fn session_with_csrf(app: &App, role: Role) -> (String, String) {
-    let email = format!("{}@example.test", role.as_str());
-    let user = herald::app::create_user(
-        &app.store,
-        &email,
-        "correct horse battery",
-        role,
-        "test",
-    )
-    .await
-    .expect("user");
-    let (token, csrf) = (herald::auth::new_secret(32), herald::auth::new_secret(16));
-    let now = (app.state.clock)();
-    app.store
-        .create_session(
-            &herald::auth::secret_hash(&token),
-            &user,
-            &csrf,
-            now,
-            now + chrono::Duration::hours(1),
-        )
-        .await
-        .expect("session");
-    (format!("{}={token}", herald::auth::SESSION_COOKIE), csrf)
-}
-
-/// Form encoding of one value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let reply = app.get(path, &[header]).await;
+    (reply.status, reply.text())
 }
 
 /// Text as a browser reads it, so an escaped secret is still found.
@@ -349,7 +301,7 @@ async fn viewers_see_no_secret(mut app: App, url: &str) {
     let c = configure(&mut app).await;
     let viewers = [
         Auth::Key(app.key(Role::Viewer).await),
-        Auth::Cookie(session(&app, Role::Viewer).await),
+        Auth::Cookie(app.session(Role::Viewer).await.cookie),
     ];
     let mut seen = String::new();
     let mut visited = 0;
@@ -396,7 +348,7 @@ async fn viewers_see_no_secret(mut app: App, url: &str) {
     for s in [PROBE_PASSWORD, QUERY_TOKEN, AUTH_HEADER, PROBE_BODY] {
         assert!(body.contains(s), "an editor does not see `{s}`: {body}");
     }
-    let (cookie, csrf) = session_with_csrf(&app, Role::Owner).await;
+    let Session { cookie, csrf } = app.session(Role::Owner).await;
     let owner = Auth::Cookie(cookie.clone());
     let (_, form) = fetch(&app, &format!("/admin/monitors/{}", c.monitors[0]), &owner).await;
     let form = unescaped(&form);
@@ -424,23 +376,14 @@ async fn viewers_see_no_secret(mut app: App, url: &str) {
         ("flap_window_seconds", "300"),
         ("enabled", "on"),
     ];
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("/admin/monitors/{}", c.monitors[0]))
-        .header(header::COOKIE, &cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .expect("request");
-    let res = herald::http::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("response");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = app
+        .post_form(
+            &format!("/admin/monitors/{}", c.monitors[0]),
+            Some(&cookie),
+            &fields,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.text());
     let saved = app
         .store
         .monitor(&herald_core::Id::parse(&c.monitors[0]).expect("id"))
@@ -504,7 +447,10 @@ async fn a_viewer_sees_every_secret_redacted_on_sqlite() {
         .await
         .expect("open sqlite");
     herald_store::Store::migrate(&store).await.expect("migrate");
-    let app = app_on(Arc::new(store), Some(dir)).await;
+    let app = TestApp::new()
+        .on_store(Arc::new(store), Some(dir))
+        .build()
+        .await;
     viewers_see_no_secret(app, &url).await;
 }
 
@@ -515,6 +461,6 @@ async fn a_viewer_sees_every_secret_redacted_on_postgres() {
         .await
         .expect("connect to the test cluster");
     herald_store::Store::migrate(&store).await.expect("migrate");
-    let app = app_on(Arc::new(store), None).await;
+    let app = TestApp::new().on_store(Arc::new(store), None).build().await;
     viewers_see_no_secret(app, &url).await;
 }

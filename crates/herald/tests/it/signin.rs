@@ -10,39 +10,28 @@ use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::process::{wait_for, Process};
+use common::process::{Running, Serve};
 use common::sinks;
-use common::App;
+use common::{App, TestApp, PASSWORD};
 use herald::http::limit::ClientIp;
 use herald_core::access::Role;
-use herald_store::testing::free_port;
 use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Stdio};
-use tower::ServiceExt;
 
 const OWNER: &str = "owner@herald.test";
-const PASSWORD: &str = "correct horse battery";
 
-/// `herald serve --demo` with an owner from configuration and the extra variables `env`.
-async fn serve(env: &[(&str, &str)]) -> (Process, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_herald"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("HERALD_LOG", "warn")
+/// `herald serve --demo` with an owner from configuration and the extra variables `env`,
+/// answering.
+async fn serve(env: &[(&str, &str)]) -> (Running, String) {
+    let herald = Serve::new()
+        .demo()
         .env("HERALD_ADMIN_EMAIL", OWNER)
         .env("HERALD_ADMIN_PASSWORD", PASSWORD)
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start herald");
-    let base = format!("http://127.0.0.1:{port}");
-    let process = Process(child);
-    wait_for(&format!("{base}/readyz")).await;
-    (process, base, dir)
+        .envs(env)
+        .ready()
+        .await;
+    let base = herald.base.clone();
+    (herald, base)
 }
 
 /// A client whose connections come from `ip` (any address in 127.0.0.0/8 works on Linux).
@@ -102,7 +91,7 @@ fn entries<'a>(log: &'a [Value], action: &str, address: &str) -> Vec<&'a Value> 
 
 #[tokio::test]
 async fn failures_from_one_address_do_not_lock_the_owner_out_from_another() {
-    let (_herald, base, _dir) = serve(&[]).await;
+    let (_herald, base) = serve(&[]).await;
     let attacker = client_from([127, 0, 0, 1]);
     let owner = client_from([127, 0, 0, 2]);
 
@@ -149,8 +138,14 @@ async fn failures_from_one_address_do_not_lock_the_owner_out_from_another() {
     }
     let (s3, locked, none) = sign_in(&third, &base, None, OWNER, PASSWORD).await;
     assert_eq!((s1, s2, s3), (401, 401, 401));
-    assert_eq!(wrong, unknown);
-    assert_eq!(wrong, locked);
+    // The same words; only each request's own id differs.
+    let words = |body: &str| {
+        let mut v: Value = serde_json::from_str(body).expect("json");
+        v.as_object_mut().map(|o| o.remove("request_id"));
+        v
+    };
+    assert_eq!(words(&wrong), words(&unknown));
+    assert_eq!(words(&wrong), words(&locked));
     assert!(none.is_none(), "locked out, even with the right password");
     let log = audit(&owner, &base, &cookie).await;
     let unknown = entries(&log, "session.sign_in_failed", "127.0.0.3");
@@ -196,7 +191,7 @@ async fn failures_from_one_address_do_not_lock_the_owner_out_from_another() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
-    let (_herald, base, _dir) = serve(&[("HERALD_SERVER_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let (_herald, base) = serve(&[("HERALD_SERVER_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     let proxy = client_from([127, 0, 0, 1]);
     for i in 0..10 {
         let (status, body, _) = sign_in(
@@ -232,15 +227,8 @@ async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
 async fn send_from(app: &App, ip: [u8; 4], mut req: Request<Body>) -> (StatusCode, Vec<u8>) {
     req.extensions_mut()
         .insert(ClientIp(IpAddr::V4(Ipv4Addr::from(ip))));
-    let res = herald::http::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("response");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
-        .await
-        .expect("body");
-    (status, bytes.to_vec())
+    let reply = app.request(req).await;
+    (reply.status, reply.body)
 }
 
 fn json_post(path: &str, body: Value) -> Request<Body> {
@@ -260,11 +248,7 @@ async fn login(app: &App, ip: [u8; 4], email: &str, password: &str) -> StatusCod
 }
 
 async fn app_with_owner() -> App {
-    let app = common::app().await;
-    herald::app::create_user(&app.store, OWNER, PASSWORD, Role::Owner, "test")
-        .await
-        .expect("user");
-    app
+    TestApp::new().with_user(OWNER, Role::Owner).build().await
 }
 
 #[tokio::test]
@@ -381,34 +365,16 @@ async fn the_role_is_checked_before_the_body_is_read() {
     assert!(status == 400 || status == 422, "{status}");
 
     // A viewer signs out, and cannot write through the admin forms either.
-    herald::app::create_user(
-        &app.store,
-        "viewer@herald.test",
-        PASSWORD,
-        Role::Viewer,
-        "test",
-    )
-    .await
-    .expect("user");
-    let res = herald::http::router(app.state.clone())
-        .oneshot(json_post(
+    app.user("viewer@herald.test", Role::Viewer).await;
+    let res = app
+        .request(json_post(
             "/api/herald/v1/session",
             json!({"email": "viewer@herald.test", "password": PASSWORD}),
         ))
-        .await
-        .expect("response");
-    assert_eq!(res.status(), 201);
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("cookie")
-        .to_string();
-    let bytes = axum::body::to_bytes(res.into_body(), 4096)
-        .await
-        .expect("body");
-    let opened: Value = serde_json::from_slice(&bytes).expect("json");
+        .await;
+    assert_eq!(res.status, 201);
+    let cookie = res.cookie("herald_session").expect("cookie");
+    let opened = res.json();
     let csrf = opened["csrf_token"].as_str().expect("csrf").to_string();
     let admin_form = Request::builder()
         .method("POST")
@@ -417,11 +383,7 @@ async fn the_role_is_checked_before_the_body_is_read() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from("%%%not a form"))
         .expect("request");
-    let res = herald::http::router(app.state.clone())
-        .oneshot(admin_form)
-        .await
-        .expect("response");
-    assert_eq!(res.status(), 403);
+    assert_eq!(app.request(admin_form).await.status, 403);
     let out = Request::builder()
         .method("DELETE")
         .uri("/api/herald/v1/session")
@@ -469,41 +431,27 @@ async fn subscribing_answers_the_same_whether_or_not_the_address_was_subscribed(
         Some(std::sync::Arc::new(mailer)),
     )
     .expect("notifier");
-    let drain = |app: &App| {
-        let state = app.state.clone();
-        async move {
-            for _ in 0..20 {
-                let e = herald::notify::expand_waiting(&state.deliveries())
-                    .await
-                    .expect("expand");
-                let d = herald::notify::deliver_due(&state.deliveries()).await.expect("deliver");
-                if e == 0 && d == 0 {
-                    return;
-                }
-            }
-        }
-    };
     let to = "reader@people.test";
 
     let new = subscribe_both(&app, 1, to).await;
     assert_eq!(new[0].0, 201, "{}", String::from_utf8_lossy(&new[0].1));
     assert_eq!(new[1].0, 201);
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(smtp.to(to).len(), 1, "one confirmation");
 
     // Waiting for confirmation: the same answer; no second mail this soon.
     let waiting = subscribe_both(&app, 2, to).await;
     assert_eq!(waiting, new);
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(smtp.to(to).len(), 1);
 
     // Later the confirmation goes again, once.
     app.clock.advance(16 * 60);
     assert_eq!(subscribe_both(&app, 3, to).await, new);
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(smtp.to(to).len(), 2, "sent again");
     assert_eq!(subscribe_both(&app, 4, to).await, new);
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(smtp.to(to).len(), 2, "not twice in a window");
 
     // Confirmed: the same answer, and nothing new is sent.
@@ -519,13 +467,13 @@ async fn subscribing_answers_the_same_whether_or_not_the_address_was_subscribed(
         .set_subscriber_state(
             &sub.id,
             herald_core::audience::SubscriberState::Active,
-            &common::process::meta(),
+            &app.meta(),
         )
         .await
         .expect("confirm");
     app.clock.advance(16 * 60);
     assert_eq!(subscribe_both(&app, 5, to).await, new);
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(smtp.to(to).len(), 2);
     let body: Value = serde_json::from_slice(&new[0].1).expect("json");
     assert!(body.get("id").is_none(), "{body}");

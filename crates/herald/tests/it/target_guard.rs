@@ -8,7 +8,7 @@ use crate::common;
 
 use common::App;
 use herald::netguard::{Guard, OverrideLookup, TargetPolicy};
-use herald::notify::{deliver_due, expand_waiting, Notifier, NotifyOptions};
+use herald::notify::{Notifier, NotifyOptions};
 use herald_core::access::Role;
 use herald_core::commands::{Command, IncidentInput};
 use herald_core::{ComponentStatus, Id, IncidentStatus};
@@ -56,17 +56,6 @@ async fn two_sinks() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     panic!("no port free on both 127.0.0.2 and 127.0.0.3");
 }
 
-/// Runs the outbox until nothing is due.
-async fn drain(app: &App) {
-    for _ in 0..20 {
-        let expanded = expand_waiting(&app.state.deliveries()).await.expect("expand");
-        let delivered = deliver_due(&app.state.deliveries()).await.expect("deliver");
-        if expanded == 0 && delivered == 0 {
-            return;
-        }
-    }
-}
-
 async fn incident(app: &App, input: IncidentInput, update: Option<&Id>) -> Id {
     let command = match update {
         None => Command::CreateIncident(input),
@@ -77,8 +66,7 @@ async fn incident(app: &App, input: IncidentInput, update: Option<&Id>) -> Id {
     };
     let applied = app
         .state
-        .apply(
-            &herald::service::Actor::User("test".into()), command)
+        .apply(&herald::service::Actor::User("test".into()), command)
         .await
         .expect("write");
     applied.subject.expect("incident id")
@@ -133,7 +121,7 @@ async fn rebinding_case(mut app: App) {
         None,
     )
     .await;
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(
         allowed.load(Ordering::SeqCst),
         1,
@@ -150,7 +138,7 @@ async fn rebinding_case(mut app: App) {
         Some(&opened),
     )
     .await;
-    drain(&app).await;
+    app.drain().await;
     assert_eq!(refused.load(Ordering::SeqCst), 0, "never reached");
     assert_eq!(allowed.load(Ordering::SeqCst), 1);
     let deliveries = app
@@ -160,12 +148,20 @@ async fn rebinding_case(mut app: App) {
         .expect("deliveries");
     // Opening the incident told of the incident and of the component: one of the two was
     // sent while the name still answered 127.0.0.2; everything after it died.
-    let sent = deliveries.iter().filter(|d| d.state == "sent").count();
-    let dead: Vec<_> = deliveries.iter().filter(|d| d.state == "dead").collect();
+    use herald_store::delivery::DeliveryState;
+    let sent = deliveries
+        .iter()
+        .filter(|d| d.state == DeliveryState::Sent)
+        .count();
+    let dead: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.state == DeliveryState::Dead)
+        .collect();
     assert_eq!(sent, 1, "{deliveries:?}");
     assert_eq!(dead.len(), deliveries.len() - 1, "{deliveries:?}");
     assert!(
-        dead.iter().any(|d| d.kind == "incident_resolved"),
+        dead.iter()
+            .any(|d| d.kind == herald_core::notify::NoticeKind::IncidentResolved),
         "{deliveries:?}"
     );
     for d in dead {
@@ -183,8 +179,7 @@ async fn a_webhook_host_that_rebinds_is_not_reached_on_sqlite() {
 
 #[tokio::test]
 async fn a_webhook_host_that_rebinds_is_not_reached_on_postgres() {
-    let store = herald_store::testing::postgres_store().await;
-    rebinding_case(common::app_on(store, None).await).await;
+    rebinding_case(common::TestApp::new().on_postgres().build().await).await;
 }
 
 #[tokio::test]

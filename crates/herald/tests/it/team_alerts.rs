@@ -3,31 +3,24 @@
 //! SMTP conversation with a sink the test runs; a failing endpoint is retried; draft mode alerts
 //! the team without publishing anything; the component page links its response-time chart.
 
+use crate::common;
+
+use common::{sinks, Session, TestApp, TestClock};
 use herald::alerting::{AlertLevel, Alerter, TeamAlert};
-use herald::app::{system_clock, AppState};
 use herald::config::{SmtpConfig, SmtpSecurity};
 use herald::netguard::{Guard, TargetPolicy};
-use herald::render::Branding;
-use herald_core::datafile::{DataFile, Format};
 use herald_core::monitor::{
     AlertChannel, AutoIncidentMode, ChannelKind, ComponentAutomation, MonitorSpec, ProbeSpec,
 };
 use herald_core::Id;
-use herald_store::{ImportOptions, WriteMeta};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use std::time::Duration;
 use tokio::net::TcpListener;
-
-const EXAMPLE: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
 
 /// Requests received by the sink: (path, JSON body).
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// Messages received by the SMTP sink: (recipients, message text).
-type Mailbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
 
 /// An HTTP sink on 127.0.0.1 that records every POST; `/flaky` fails its first two calls.
 async fn http_sink() -> (String, Received) {
@@ -58,65 +51,6 @@ async fn http_sink() -> (String, Received) {
     (base, received)
 }
 
-/// A minimal SMTP server on 127.0.0.1: enough of RFC 5321 for a client to deliver, recording
-/// (recipients, message text).
-async fn smtp_sink() -> (u16, Mailbox) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let mail: Mailbox = Arc::default();
-    let store = mail.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
-                let mut rcpt = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink.test\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("HELO")
-                        || upper.starts_with("MAIL FROM")
-                        || upper.starts_with("RSET")
-                        || upper.starts_with("NOOP")
-                    {
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("RCPT TO") {
-                        rcpt.push(line[8..].trim().trim_matches(['<', '>', ':']).to_string());
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("DATA") {
-                        let _ = write.write_all(b"354 go ahead\r\n").await;
-                        let mut text = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            text.push_str(&l);
-                            text.push('\n');
-                        }
-                        store
-                            .lock()
-                            .expect("lock")
-                            .push((std::mem::take(&mut rcpt), text));
-                        b"250 queued\r\n"
-                    } else if upper.starts_with("QUIT") {
-                        let _ = write.write_all(b"221 bye\r\n").await;
-                        break;
-                    } else {
-                        b"502 not implemented\r\n"
-                    };
-                    if write.write_all(reply).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    (port, mail)
-}
-
 fn alert() -> TeamAlert {
     TeamAlert {
         title: "Monitor API is down".into(),
@@ -142,24 +76,20 @@ fn channel(kind: ChannelKind, target: String) -> AlertChannel {
     }
 }
 
+/// Waits up to 20 s for `check` to give a value.
 async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited in vain for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_until(
+        what,
+        Duration::from_secs(20),
+        || std::future::ready(check()),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_channel_kind_gets_its_own_message() {
     let (base, received) = http_sink().await;
-    let (smtp_port, mail) = smtp_sink().await;
+    let (smtp_port, mail) = sinks::smtp_sink(true).await;
     let smtp = SmtpConfig {
         host: Some("127.0.0.1".into()),
         port: Some(smtp_port),
@@ -203,7 +133,8 @@ async fn every_channel_kind_gets_its_own_message() {
         "Monitor API is down",
         "delivered on the third try"
     );
-    let (to, text) = wait_for("one email", || mail.lock().expect("lock").first().cloned()).await;
+    let sinks::Mail { rcpt: to, text } =
+        wait_for("one email", || mail.mail().first().cloned()).await;
     assert_eq!(to, vec!["oncall@example.test".to_string()]);
     assert!(
         text.contains("Subject: [Herald] Monitor API is down"),
@@ -215,28 +146,18 @@ async fn every_channel_kind_gets_its_own_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
     let (base, received) = http_sink().await;
-    let (store, _dir) = herald_store::testing::sqlite_store().await;
-    let file = DataFile::parse(EXAMPLE, Format::Toml).expect("example");
-    store
-        .import(file, chrono::Utc::now(), &ImportOptions::default())
-        .await
-        .expect("import");
-    let mut state = AppState::new(store.clone(), Branding::default(), system_clock());
-    state.alerter =
-        Alerter::new(None, Duration::from_secs(10), loopback_allowed()).expect("alerter");
-    state.site.rebuild().await.expect("snapshot");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let herald_base = format!("http://{}", listener.local_addr().expect("addr"));
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let signal = stop.clone();
-    let serving = state.clone();
-    tokio::spawn(async move {
-        let _ = herald::app::run(serving, listener, async move { signal.notified().await }).await;
-    });
-    let meta = WriteMeta {
-        actor: "test".into(),
-        now: chrono::Utc::now(),
-    };
+    // The real runtimes run on the wall clock.
+    let app = TestApp::new()
+        .with_clock(TestClock::wall())
+        .configure(|state| {
+            state.alerter =
+                Alerter::new(None, Duration::from_secs(10), loopback_allowed()).expect("alerter");
+        })
+        .served()
+        .await;
+    let (state, store) = (&app.state, &app.store);
+    let meta = app.meta();
+
     store
         .save_alert_channel(&channel(ChannelKind::Slack, format!("{base}/ops")), &meta)
         .await
@@ -254,7 +175,7 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
     let target = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let target_url = format!("http://{}/", target.local_addr().expect("addr"));
     let h = healthy.clone();
-    let app = axum::Router::new().route(
+    let target_app = axum::Router::new().route(
         "/",
         axum::routing::get(move || {
             let h = h.clone();
@@ -268,7 +189,7 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         }),
     );
     tokio::spawn(async move {
-        let _ = axum::serve(target, app).await;
+        let _ = axum::serve(target, target_app).await;
     });
     let spec = MonitorSpec {
         id: herald_store::random_id(),
@@ -306,7 +227,7 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
     .await;
     // The component page links its response-time chart, and the chart draws.
     state.site.rebuild().await.expect("snapshot");
-    let page = reqwest::get(format!("{herald_base}/components/drchronocom1"))
+    let page = reqwest::get(app.url("/components/drchronocom1"))
         .await
         .expect("page")
         .text()
@@ -316,11 +237,9 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         page.contains("response-time.svg"),
         "no chart on the component page"
     );
-    let chart = reqwest::get(format!(
-        "{herald_base}/components/drchronocom1/response-time.svg"
-    ))
-    .await
-    .expect("chart");
+    let chart = reqwest::get(app.url("/components/drchronocom1/response-time.svg"))
+        .await
+        .expect("chart");
     assert_eq!(chart.status(), 200);
     assert!(chart.text().await.expect("svg").starts_with("<svg"));
 
@@ -346,59 +265,17 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
     );
 
     // The draft waits on the admin dashboard; an editor publishes it and owns the incident.
-    let drafts = state.monitoring.drafts(&state).await;
+    let drafts = state.monitoring.drafts(state).await;
     assert_eq!(drafts.len(), 1);
-    herald::app::create_user(
-        &store,
-        "editor@example.test",
-        "correct horse battery",
-        herald_core::access::Role::Editor,
-        "test",
-    )
-    .await
-    .expect("user");
+    app.user("editor@example.test", herald_core::access::Role::Editor)
+        .await;
+    let Session { cookie, csrf } = app.sign_in("editor@example.test").await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    // The sign-in form first, as a browser: its cookie and hidden token go back with the POST.
-    let form = client
-        .get(format!("{herald_base}/admin/login"))
-        .send()
-        .await
-        .expect("login form");
-    let form_cookie = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .find(|c| c.starts_with("herald_login="))
-        .expect("sign-in form cookie")
-        .to_string();
-    let form_token = form_cookie.trim_start_matches("herald_login=").to_string();
-    let login = client
-        .post(format!("{herald_base}/admin/login"))
-        .header("cookie", &form_cookie)
-        .form(&[
-            ("login_token", form_token.as_str()),
-            ("email", "editor@example.test"),
-            ("password", "correct horse battery"),
-        ])
-        .send()
-        .await
-        .expect("login");
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .find(|c| c.starts_with("herald_session="))
-        .expect("session cookie")
-        .to_string();
     let dashboard = client
-        .get(format!("{herald_base}/admin"))
+        .get(app.url("/admin"))
         .header("cookie", &cookie)
         .send()
         .await
@@ -407,20 +284,17 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         .await
         .expect("text");
     assert!(dashboard.contains("Drafted by monitors"), "{dashboard}");
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = dashboard.find(marker).expect("csrf") + marker.len();
-    let csrf = &dashboard[start..start + dashboard[start..].find('"').expect("end")];
     let published = client
-        .post(format!("{herald_base}/admin/drafts/drchronocom1/publish"))
+        .post(app.url("/admin/drafts/drchronocom1/publish"))
         .header("cookie", &cookie)
-        .form(&[("csrf_token", csrf)])
+        .form(&[("csrf_token", csrf.as_str())])
         .send()
         .await
         .expect("publish");
     assert_eq!(published.status(), 303);
     let doc = store.load().await.expect("load").expect("page");
     assert_eq!(doc.incidents.len(), 3, "the draft is now a public incident");
-    assert!(state.monitoring.drafts(&state).await.is_empty());
+    assert!(state.monitoring.drafts(state).await.is_empty());
     let events = store
         .incident_events(
             &doc.incidents
@@ -432,5 +306,4 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         .await
         .expect("events");
     assert!(!events.is_empty());
-    stop.notify_waiters();
 }

@@ -6,19 +6,15 @@
 //! (`null` only where the reference allows it), enum values from the reference's enums and
 //! timestamps in the millisecond-`Z` form. Concrete values are then checked for the known data.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use crate::common;
+
+use axum::http::{header, StatusCode};
 use chrono::{DateTime, Utc};
-use herald::app::AppState;
-use herald::render::Branding;
-use herald_core::datafile::{DataFile, Format};
-use herald_store::ImportOptions;
+use common::{App, Reply, TestApp};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::io::Read;
-use std::sync::Arc;
-use tower::ServiceExt;
 
-const DRCHRONO: &str = include_str!("../../../../examples/drchrono-2022-11.toml");
+use crate::common::EXAMPLE as DRCHRONO;
 
 /// Adds to the DrChrono page (same page settings) a group with two components, an unresolved
 /// incident on a grouped component, and an upcoming, an active and a completed maintenance.
@@ -523,66 +519,26 @@ fn assert_values_valid(j: &J, what: &str) {
 // ---------------------------------------------------------------------------------------------
 // The server.
 
-fn t(s: &str) -> DateTime<Utc> {
-    s.parse().expect("time")
+/// An app whose store holds the given data files, imported in order, with the clock at `now`.
+async fn serve(files: &[&str], now: &str) -> App {
+    TestApp::new().with_files(files).at(now).build().await
 }
 
-/// A router over a store holding the given data files, imported in order, with the clock at
-/// `now`. Keep the folder alive as long as the state.
-async fn serve(files: &[&str], now: &str) -> (AppState, tempfile::TempDir) {
-    let (store, dir) = herald_store::testing::sqlite_store().await;
-    let now = t(now);
-    for text in files {
-        let file = DataFile::parse(text, Format::Toml).expect("data file parses");
-        store
-            .import(file, now, &ImportOptions::default())
-            .await
-            .expect("import");
-    }
-    let state = AppState::new(store, Branding::default(), Arc::new(move || now));
-    state.site.rebuild().await.expect("snapshot");
-    (state, dir)
+async fn get(app: &App, path: &str, headers: &[(&str, &str)]) -> Reply {
+    app.get(path, headers).await
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-async fn get(state: &AppState, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = Request::builder().uri(path);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = herald::http::router(state.clone())
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get_json(state: &AppState, path: &str) -> J {
-    let reply = get(state, path, &[]).await;
+async fn get_json(app: &App, path: &str) -> J {
+    let reply = get(app, path, &[]).await;
     assert_eq!(reply.status, StatusCode::OK, "{path}");
     J::parse(&reply.body)
 }
 
 /// Every v2 response of a server, by path.
-async fn all_endpoints(state: &AppState) -> Vec<(&'static str, J)> {
+async fn all_endpoints(app: &App) -> Vec<(&'static str, J)> {
     let mut out = Vec::new();
     for (path, _) in ENDPOINTS {
-        out.push((*path, get_json(state, path).await));
+        out.push((*path, get_json(app, path).await));
     }
     out
 }
@@ -620,8 +576,8 @@ fn fixtures_follow_the_reference() {
 
 #[tokio::test]
 async fn every_endpoint_matches_its_fixture_field_for_field() {
-    let (state, _dir) = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
-    for ((path, actual), (_, fixture)) in all_endpoints(&state).await.iter().zip(ENDPOINTS) {
+    let app = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
+    for ((path, actual), (_, fixture)) in all_endpoints(&app).await.iter().zip(ENDPOINTS) {
         let expected = J::parse(fixture.as_bytes());
         if let Err(e) = same_shape(actual, &expected, "", path) {
             panic!("{path} differs from its fixture:\n{e}");
@@ -632,8 +588,8 @@ async fn every_endpoint_matches_its_fixture_field_for_field() {
 
 #[tokio::test]
 async fn the_drchrono_example_reads_as_statuspage_would_show_it() {
-    let (state, _dir) = serve(&[DRCHRONO], "2022-11-20T00:00:00Z").await;
-    for (path, j) in all_endpoints(&state).await {
+    let app = serve(&[DRCHRONO], "2022-11-20T00:00:00Z").await;
+    for (path, j) in all_endpoints(&app).await {
         assert_values_valid(&j, path);
         let page = j.get("page");
         assert_eq!(
@@ -653,14 +609,14 @@ async fn the_drchrono_example_reads_as_statuspage_would_show_it() {
         );
     }
 
-    let status = get_json(&state, "/api/v2/status.json").await;
+    let status = get_json(&app, "/api/v2/status.json").await;
     assert_eq!(status.get("status").get("indicator").str(), "none");
     assert_eq!(
         status.get("status").get("description").str(),
         "All Systems Operational"
     );
 
-    let components = get_json(&state, "/api/v2/components.json").await;
+    let components = get_json(&app, "/api/v2/components.json").await;
     let components = components.get("components");
     assert_eq!(
         components.column("name"),
@@ -675,7 +631,7 @@ async fn the_drchrono_example_reads_as_statuspage_would_show_it() {
     assert_eq!(components.at(0).get("position"), &J::Int(1));
     assert_eq!(components.at(1).get("position"), &J::Int(2));
 
-    let incidents = get_json(&state, "/api/v2/incidents.json").await;
+    let incidents = get_json(&app, "/api/v2/incidents.json").await;
     let incidents = incidents.get("incidents");
     assert_eq!(incidents.column("id"), ["countsoff221", "slowness2211"]);
     let slow = incidents.at(1);
@@ -736,17 +692,17 @@ async fn the_drchrono_example_reads_as_statuspage_would_show_it() {
         ["drchronocom1", "drchronoipad"]
     );
 
-    let unresolved = get_json(&state, "/api/v2/incidents/unresolved.json").await;
+    let unresolved = get_json(&app, "/api/v2/incidents/unresolved.json").await;
     assert!(unresolved.get("incidents").items().is_empty());
     for path in [
         "/api/v2/scheduled-maintenances.json",
         "/api/v2/scheduled-maintenances/upcoming.json",
         "/api/v2/scheduled-maintenances/active.json",
     ] {
-        let j = get_json(&state, path).await;
+        let j = get_json(&app, path).await;
         assert!(j.get("scheduled_maintenances").items().is_empty(), "{path}");
     }
-    let summary = get_json(&state, "/api/v2/summary.json").await;
+    let summary = get_json(&app, "/api/v2/summary.json").await;
     assert!(summary.get("incidents").items().is_empty());
     assert_eq!(summary.get("components").items().len(), 2);
     assert_eq!(summary.get("status").get("indicator").str(), "none");
@@ -754,8 +710,8 @@ async fn the_drchrono_example_reads_as_statuspage_would_show_it() {
 
 #[tokio::test]
 async fn groups_incidents_and_maintenance_read_as_statuspage_would_show_them() {
-    let (state, _dir) = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
-    let summary = get_json(&state, "/api/v2/summary.json").await;
+    let app = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
+    let summary = get_json(&app, "/api/v2/summary.json").await;
     assert_eq!(
         summary.get("page").get("updated_at").str(),
         "2024-03-05T14:00:07.125Z"
@@ -803,11 +759,11 @@ async fn groups_incidents_and_maintenance_read_as_statuspage_would_show_them() {
     assert_eq!(plain_keys.len(), 13);
     assert!(!plain_keys.contains(&"components"));
 
-    let listed = get_json(&state, "/api/v2/components.json").await;
+    let listed = get_json(&app, "/api/v2/components.json").await;
     assert_eq!(listed.get("components"), components);
 
     // Only the unresolved incident, in summary and in unresolved.json alike.
-    let unresolved = get_json(&state, "/api/v2/incidents/unresolved.json").await;
+    let unresolved = get_json(&app, "/api/v2/incidents/unresolved.json").await;
     assert_eq!(unresolved.get("incidents"), summary.get("incidents"));
     let incidents = summary.get("incidents");
     assert_eq!(incidents.column("id"), ["apiincident1"]);
@@ -839,14 +795,14 @@ async fn groups_incidents_and_maintenance_read_as_statuspage_would_show_them() {
         "partial_outage"
     );
 
-    let all = get_json(&state, "/api/v2/incidents.json").await;
+    let all = get_json(&app, "/api/v2/incidents.json").await;
     assert_eq!(
         all.get("incidents").column("id"),
         ["apiincident1", "countsoff221", "slowness2211"]
     );
 
     // Maintenances: every status in the full list, by window, latest first.
-    let every = get_json(&state, "/api/v2/scheduled-maintenances.json").await;
+    let every = get_json(&app, "/api/v2/scheduled-maintenances.json").await;
     let every = every.get("scheduled_maintenances");
     assert_eq!(
         every.column("id"),
@@ -886,12 +842,12 @@ async fn groups_incidents_and_maintenance_read_as_statuspage_would_show_them() {
         Some(&["scheduled_for", "scheduled_until"][..])
     );
 
-    let upcoming = get_json(&state, "/api/v2/scheduled-maintenances/upcoming.json").await;
+    let upcoming = get_json(&app, "/api/v2/scheduled-maintenances/upcoming.json").await;
     assert_eq!(
         upcoming.get("scheduled_maintenances").column("id"),
         ["dbupgrade001"]
     );
-    let active = get_json(&state, "/api/v2/scheduled-maintenances/active.json").await;
+    let active = get_json(&app, "/api/v2/scheduled-maintenances/active.json").await;
     assert_eq!(
         active.get("scheduled_maintenances").column("id"),
         ["webhookmnt01"]
@@ -936,8 +892,8 @@ fn many(n: usize) -> String {
 
 #[tokio::test]
 async fn lists_hold_the_fifty_most_recent() {
-    let (state, _dir) = serve(&[&many(60)], "2024-02-01T00:00:00Z").await;
-    let page = get_json(&state, "/api/v2/status.json").await;
+    let app = serve(&[&many(60)], "2024-02-01T00:00:00Z").await;
+    let page = get_json(&app, "/api/v2/status.json").await;
     // The trailing slash of the configured URL is not repeated in links.
     assert_eq!(
         page.get("page").get("url").str(),
@@ -948,7 +904,7 @@ async fn lists_hold_the_fifty_most_recent() {
         ("/api/v2/incidents/unresolved.json", "incidents"),
         ("/api/v2/summary.json", "incidents"),
     ] {
-        let j = get_json(&state, path).await;
+        let j = get_json(&app, path).await;
         let ids = j.get(key).column("id");
         assert_eq!(ids.len(), 50, "{path}");
         assert_eq!(ids.first(), Some(&"incident0059"), "{path}");
@@ -963,15 +919,15 @@ async fn lists_hold_the_fifty_most_recent() {
         "/api/v2/scheduled-maintenances/upcoming.json",
         "/api/v2/summary.json",
     ] {
-        let j = get_json(&state, path).await;
+        let j = get_json(&app, path).await;
         assert_eq!(j.get("scheduled_maintenances").items().len(), 50, "{path}");
     }
 }
 
 #[tokio::test]
 async fn v2_is_served_like_statuspage_serves_it() {
-    let (state, _dir) = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
-    let plain = get(&state, "/api/v2/summary.json", &[]).await;
+    let app = serve(&[DRCHRONO, PLATFORM], "2024-03-05T15:00:00Z").await;
+    let plain = get(&app, "/api/v2/summary.json", &[]).await;
     assert_eq!(plain.status, StatusCode::OK);
     assert!(header(&plain, header::CONTENT_TYPE).starts_with("application/json"));
     assert_eq!(header(&plain, header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
@@ -979,19 +935,14 @@ async fn v2_is_served_like_statuspage_serves_it() {
 
     for (path, _) in ENDPOINTS {
         let bare = path.trim_end_matches(".json");
-        let with = get(&state, path, &[]).await;
-        let without = get(&state, bare, &[]).await;
+        let with = get(&app, path, &[]).await;
+        let without = get(&app, bare, &[]).await;
         assert_eq!(without.status, StatusCode::OK, "{bare}");
         assert_eq!(without.body, with.body, "{bare}");
         assert_eq!(header(&without, header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
     }
 
-    let gz = get(
-        &state,
-        "/api/v2/summary.json",
-        &[("accept-encoding", "gzip")],
-    )
-    .await;
+    let gz = get(&app, "/api/v2/summary.json", &[("accept-encoding", "gzip")]).await;
     assert_eq!(header(&gz, header::CONTENT_ENCODING), "gzip");
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(gz.body.as_slice())
@@ -1000,7 +951,7 @@ async fn v2_is_served_like_statuspage_serves_it() {
     assert_eq!(unzipped, plain.body);
 
     let br = get(
-        &state,
+        &app,
         "/api/v2/summary.json",
         &[("accept-encoding", "gzip, deflate, br")],
     )
@@ -1013,9 +964,9 @@ async fn v2_is_served_like_statuspage_serves_it() {
     assert_eq!(unbrotli, plain.body);
 
     let etag = header(&plain, header::ETAG).to_string();
-    let again = get(&state, "/api/v2/summary.json", &[("if-none-match", &etag)]).await;
+    let again = get(&app, "/api/v2/summary.json", &[("if-none-match", &etag)]).await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.body.is_empty());
-    let other = get(&state, "/api/v2/status.json", &[("if-none-match", &etag)]).await;
+    let other = get(&app, "/api/v2/status.json", &[("if-none-match", &etag)]).await;
     assert_eq!(other.status, StatusCode::OK);
 }

@@ -6,31 +6,23 @@
 use herald_store::testing::{free_port, shared_cluster};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common;
 
-use common::process::{prepare, wait_for, Process};
+use common::process::{prepare, wait_for, Running, Serve};
 
 /// `herald serve` on `url`, with SIGXFSZ ignored (as it is inherited through `exec`), so a file
 /// grown past the limit fails the write instead of killing the process.
-fn serve(url: &str, dir: &Path, port: u16) -> Process {
-    let script = format!(
-        "trap '' XFSZ; exec {} serve --listen 127.0.0.1:{port} --data-dir {}",
-        env!("CARGO_BIN_EXE_herald"),
-        dir.display()
-    );
-    Process(
-        Command::new("sh")
-            .args(["-c", &script])
-            .env("HERALD_DATABASE_URL", url)
-            .env("HERALD_LOG", "warn")
-            .env("HERALD_MONITORING_ENABLED", "false")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start herald"),
-    )
+fn serve(url: &str, dir: &Path, port: u16) -> Running {
+    Serve::new()
+        .through_shell("trap '' XFSZ")
+        .data_dir(dir)
+        .port(port)
+        .env("HERALD_DATABASE_URL", url)
+        .env("HERALD_MONITORING_ENABLED", "false")
+        .spawn()
 }
 
 struct Client {
@@ -178,7 +170,7 @@ async fn sqlite_with_a_full_disk_refuses_writes_with_503_and_is_not_ready() {
 
     // The files may not grow any more: the next growth of the database or its log fails.
     let limit = file_len(&db).max(file_len(&dir.path().join("herald.db-wal")));
-    prlimit(process.0.id(), &format!("{limit}:unlimited"));
+    prlimit(process.process.0.id(), &format!("{limit}:unlimited"));
     let (accepted, refusal) = write_until_refused(&c, 2000).await;
     println!(
         "sqlite: {} writes fitted before the refusal: {refusal}",
@@ -191,7 +183,7 @@ async fn sqlite_with_a_full_disk_refuses_writes_with_503_and_is_not_ready() {
     }
 
     // Room again: writes and readiness come back without a restart, and nothing was lost.
-    prlimit(process.0.id(), "unlimited:unlimited");
+    prlimit(process.process.0.id(), "unlimited:unlimited");
     c.recovers_with(&accepted).await;
     drop(process);
 

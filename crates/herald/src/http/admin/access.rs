@@ -5,14 +5,17 @@ use super::{
     invalid, load, page, page_with_status, parse_id, shown, zone, Admin, AdminError, Fields,
     FormState, Reply,
 };
+use crate::http::error::AppError;
 use crate::http::state::AppState;
+use crate::service::access::NewApiKey;
+use crate::service::users::NewUser;
+use crate::service::ServiceError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use herald_core::access::Role;
-use herald_store::WriteMeta;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The access routes, under `/admin`.
 pub fn routes() -> Router<AppState> {
@@ -87,27 +90,29 @@ async fn keys(State(state): State<AppState>, admin: Admin) -> Reply {
     keys_page(&state, &admin, form, None, StatusCode::OK).await
 }
 
-fn meta(state: &AppState, admin: &Admin) -> WriteMeta {
-    WriteMeta {
-        actor: admin.caller().actor(),
-        now: (state.clock)(),
-    }
+/// The new-key form.
+#[derive(Deserialize)]
+struct KeyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
 }
 
 /// `POST /admin/api-keys`: creates a key and shows its secret on the answer, once.
 async fn create_key(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_administer(&form)?;
-    let name = form.get("name").trim();
-    let checked = if let Err(e) = herald_core::text::line("name", name) {
-        Err(e.into())
-    } else if name.is_empty() || name.chars().count() > 100 {
-        Err(invalid("name", "must be 1 to 100 characters"))
-    } else {
-        Role::parse(form.get("role")).ok_or_else(|| invalid("role", "choose a listed role"))
+    let f: KeyForm = super::typed::typed(&form)?;
+    let issued = match Role::parse(&f.role) {
+        None => Err(invalid("role", "choose a listed role")),
+        Some(role) => state
+            .create_api_key(&admin.caller(), NewApiKey { name: f.name, role })
+            .await
+            .map_err(AppError::from),
     };
-    let role = match checked {
-        Ok(role) => role,
-        Err(e) => {
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e @ AppError::Invalid { .. }) => {
             let refused = FormState::refused(&form, &e);
             return keys_page(
                 &state,
@@ -118,15 +123,17 @@ async fn create_key(State(state): State<AppState>, admin: Admin, form: Fields) -
             )
             .await;
         }
+        Err(e) => return Err(e.into()),
     };
-    let secret = crate::http::auth::new_secret(20);
-    let hash = crate::http::auth::secret_hash(&secret);
-    state
-        .store
-        .create_api_key(name, &hash, role, &meta(&state, &admin))
-        .await?;
     let form = FormState::new([("role", "editor".into())]);
-    keys_page(&state, &admin, form, Some(secret), StatusCode::CREATED).await
+    keys_page(
+        &state,
+        &admin,
+        form,
+        Some(issued.secret),
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 async fn revoke_key(
@@ -137,10 +144,7 @@ async fn revoke_key(
 ) -> Reply {
     admin.may_administer(&form)?;
     let id = parse_id(&raw)?;
-    state
-        .store
-        .revoke_api_key(&id, &meta(&state, &admin))
-        .await?;
+    state.revoke_api_key(&admin.caller(), &id).await?;
     super::done("/admin/api-keys")
 }
 
@@ -190,36 +194,43 @@ async fn users(State(state): State<AppState>, admin: Admin) -> Reply {
     users_page(&state, &admin, form, StatusCode::OK).await
 }
 
+/// The new-user form.
+#[derive(Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
 /// `POST /admin/users`: creates a user with the email, role and password given.
 async fn create_user(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_administer(&form)?;
-    let created = match Role::parse(form.get("role")) {
-        None => Err(invalid("role", "choose a listed role")),
-        Some(role) => state
-            .service
-            .create_user(
-                &admin.caller().as_actor(),
-                form.get("email"),
-                form.get("password"),
+    let f: UserForm = super::typed::typed(&form)?;
+    let refusal = match Role::parse(&f.role) {
+        None => invalid("role", "choose a listed role"),
+        Some(role) => {
+            let input = NewUser {
+                email: f.email,
+                password: f.password,
                 role,
-            )
-            .await
-            .map_err(|e| match e {
-                crate::service::ServiceError::Invalid {
-                    field: Some(f),
+            };
+            match state.add_user(&admin.caller(), input).await {
+                Ok(_) => return super::done("/admin/users"),
+                Err(ServiceError::Invalid {
+                    field: Some(field),
                     message,
-                } => invalid(&f, message),
-                other => invalid("email", other.to_string()),
-            }),
-    };
-    match created {
-        Ok(_) => super::done("/admin/users"),
-        Err(e) => {
-            let mut refused = FormState::refused(&form, &e);
-            refused.values.remove("password");
-            users_page(&state, &admin, refused, StatusCode::UNPROCESSABLE_ENTITY).await
+                }) => invalid(&field, message),
+                Err(ServiceError::Conflict(what)) => invalid("email", what),
+                Err(other) => return Err(other.into()),
+            }
         }
-    }
+    };
+    let mut refused = FormState::refused(&form, &refusal);
+    refused.values.remove("password");
+    users_page(&state, &admin, refused, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// One entry of the audit log.

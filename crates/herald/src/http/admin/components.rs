@@ -4,8 +4,8 @@
 use super::{
     choices, done, invalid, load, page, page_with_status, parse_id, Admin, Choice, Fields, Reply,
 };
-use crate::http::state::AppState;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};

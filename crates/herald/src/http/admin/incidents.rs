@@ -6,8 +6,8 @@ use super::{
     choices, done, invalid, load, local_input, page, page_with_status, parse_id, parse_local,
     shown, zone, Admin, AdminError, Choice, Fields, FormState, Reply,
 };
-use crate::http::state::AppState;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::render::markdown;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

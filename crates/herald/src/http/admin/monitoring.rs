@@ -2,13 +2,15 @@
 //! its recent results), how each component follows its monitors, and on the alerting page the
 //! integrations (token shown once), team alert channels and system metrics.
 
+use super::typed::typed;
 use super::{
     invalid, load, page_with_status, parse_id, shown, zone, Admin, AdminError, Fields, FormState,
     Reply,
 };
-use crate::http::state::AppState;
-use crate::http::api_monitoring::{checked_spec, reveals};
+use crate::http::api_monitoring::{reachable, reveals};
 use crate::http::error::AppError;
+use crate::http::state::AppState;
+use crate::service::monitoring::NewIntegration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -16,14 +18,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::TimeDelta;
 use herald_core::monitor::{
-    AlertChannel, AutoIncidentMode, ChannelKind, ComponentAutomation, ComponentRule, Integration,
+    AlertChannel, AutoIncidentMode, ChannelKind, ComponentAutomation, ComponentRule,
     IntegrationKind, Metric, MonitorSpec, ProbeOutcome, ProbeSpec,
 };
 use herald_core::secret::{scrub, Redact};
 use herald_core::Id;
-use herald_store::WriteMeta;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The monitoring routes, under `/admin`.
 pub fn routes() -> Router<AppState> {
@@ -53,13 +54,6 @@ const KINDS: &[&str] = &[
     "postgres",
     "mysql",
 ];
-
-fn meta(state: &AppState, admin: &Admin) -> WriteMeta {
-    WriteMeta {
-        actor: admin.caller().actor(),
-        now: (state.clock)(),
-    }
-}
 
 #[derive(Serialize)]
 struct Option_ {
@@ -240,150 +234,215 @@ async fn monitors(State(state): State<AppState>, admin: Admin) -> Reply {
     monitors_page(&state, &admin, monitor_defaults(), StatusCode::OK).await
 }
 
-/// A form field as JSON: a number when it reads as one (so a wrong type is reported by field).
-fn number(form: &Fields, name: &str) -> Option<Value> {
-    let v = form.get(name).trim();
-    if v.is_empty() {
-        return None;
-    }
-    Some(match v.parse::<i64>() {
-        Ok(n) => Value::from(n),
-        Err(_) => Value::String(v.to_string()),
+/// The monitor form's settings every kind shares; the probe's own fields are read by kind, so
+/// a section of the form the chosen kind does not use is never looked at.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct MonitorForm {
+    name: String,
+    component_id: Option<Id>,
+    kind: String,
+    interval_seconds: Option<u32>,
+    timeout_ms: Option<u32>,
+    degraded_after_ms: Option<u32>,
+    failures_to_down: Option<u32>,
+    successes_to_up: Option<u32>,
+    flap_window_seconds: Option<u32>,
+    retry_interval_seconds: Option<u32>,
+    enabled: bool,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct HttpForm {
+    url: String,
+    method: Option<String>,
+    /// Codes separated by commas or spaces.
+    expected_status: String,
+    /// One `Name: value` a line.
+    headers: String,
+    http_body: Option<String>,
+    body_contains: Option<String>,
+    body_regex: Option<String>,
+    verify_tls: bool,
+    follow_redirects: bool,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TcpForm {
+    host: String,
+    port: Option<u16>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct DnsForm {
+    dns_name: String,
+    record_type: Option<String>,
+    expected: Option<String>,
+    resolver: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TlsForm {
+    tls_host: String,
+    tls_port: Option<u16>,
+    warn_days: Option<u32>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct HeartbeatForm {
+    token: String,
+    grace_seconds: Option<u32>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct DatabaseForm {
+    db_url: String,
+    query: Option<String>,
+    max_replica_lag_seconds: Option<u32>,
+}
+
+fn trimmed(v: &str) -> String {
+    v.trim().to_string()
+}
+
+fn trimmed_opt(v: Option<String>) -> Option<String> {
+    v.map(|v| trimmed(&v))
+}
+
+/// Reads the probe section of the form for the chosen kind; a refused field is named as the
+/// monitor names it (`probe.port`), which is where the form shows it.
+fn probe_section<T: DeserializeOwned>(form: &Fields) -> Result<T, AppError> {
+    typed(form).map_err(|e| match e {
+        AppError::Invalid {
+            field: Some(f),
+            message,
+        } => {
+            let f = match f.as_str() {
+                "port" | "tls_port" => "probe.port".to_string(),
+                other => format!("probe.{other}"),
+            };
+            invalid(&f, message)
+        }
+        other => other,
     })
 }
 
-fn text(form: &Fields, name: &str) -> Option<Value> {
-    let v = form.get(name).trim();
-    (!v.is_empty()).then(|| Value::String(v.to_string()))
-}
-
-/// The monitor a form describes, as the API's JSON body.
-fn monitor_body(form: &Fields) -> Value {
-    let mut m = Map::new();
-    let put = |map: &mut Map<String, Value>, k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            map.insert(k.to_string(), v);
-        }
-    };
-    put(
-        &mut m,
-        "name",
-        text(form, "name").or(Some(Value::String(String::new()))),
-    );
-    put(&mut m, "component_id", text(form, "component_id"));
-    for k in [
-        "interval_seconds",
-        "timeout_ms",
-        "degraded_after_ms",
-        "failures_to_down",
-        "successes_to_up",
-        "flap_window_seconds",
-        "retry_interval_seconds",
-    ] {
-        put(&mut m, k, number(form, k));
-    }
-    m.insert("enabled".into(), Value::Bool(form.checked("enabled")));
-    let mut p = Map::new();
-    let kind = form.get("kind");
-    p.insert("type".into(), Value::String(kind.to_string()));
-    match kind {
+/// The probe a form describes. Left empty, a setting takes the API's default.
+fn probe_from(kind: &str, form: &Fields) -> Result<ProbeSpec, AppError> {
+    Ok(match kind {
         "http" => {
-            put(
-                &mut p,
-                "url",
-                text(form, "url").or(Some(Value::String(String::new()))),
-            );
-            put(&mut p, "method", text(form, "method"));
-            let codes: Vec<Value> = form
-                .get("expected_status")
+            let f: HttpForm = probe_section(form)?;
+            let expected_status = f
+                .expected_status
                 .split([',', ' '])
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
-                    s.trim()
-                        .parse::<i64>()
-                        .map(Value::from)
-                        .unwrap_or_else(|_| Value::String(s.trim().into()))
+                    s.trim().parse::<u16>().map_err(|_| {
+                        invalid(
+                            "probe.expected_status",
+                            format!("`{}` is not an HTTP status code", s.trim()),
+                        )
+                    })
                 })
-                .collect();
-            p.insert("expected_status".into(), Value::Array(codes));
-            // One `Name: value` a line; a line without a colon is a name the check refuses.
-            let headers: Vec<Value> = form
-                .get("headers")
+                .collect::<Result<_, _>>()?;
+            // A line without a colon is a name the monitor's check refuses.
+            let headers = f
+                .headers
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| {
                     let (name, value) = l.split_once(':').unwrap_or((l, ""));
-                    Value::Array(vec![name.trim().into(), value.trim().into()])
+                    (trimmed(name), trimmed(value))
                 })
                 .collect();
-            p.insert("headers".into(), Value::Array(headers));
-            put(&mut p, "body", text(form, "http_body"));
-            put(&mut p, "body_contains", text(form, "body_contains"));
-            put(&mut p, "body_regex", text(form, "body_regex"));
-            p.insert("verify_tls".into(), Value::Bool(form.checked("verify_tls")));
-            p.insert(
-                "follow_redirects".into(),
-                Value::Bool(form.checked("follow_redirects")),
-            );
-        }
-        "tcp" => {
-            put(
-                &mut p,
-                "host",
-                text(form, "host").or(Some(Value::String(String::new()))),
-            );
-            put(
-                &mut p,
-                "port",
-                number(form, "port").or(Some(Value::from(0))),
-            );
-        }
-        "dns" => {
-            put(
-                &mut p,
-                "name",
-                text(form, "dns_name").or(Some(Value::String(String::new()))),
-            );
-            put(&mut p, "record_type", text(form, "record_type"));
-            put(&mut p, "expected", text(form, "expected"));
-            put(&mut p, "resolver", text(form, "resolver"));
-        }
-        "tls_expiry" => {
-            put(
-                &mut p,
-                "host",
-                text(form, "tls_host").or(Some(Value::String(String::new()))),
-            );
-            put(&mut p, "port", number(form, "tls_port"));
-            put(&mut p, "warn_days", number(form, "warn_days"));
-        }
-        "heartbeat" => {
-            put(
-                &mut p,
-                "token",
-                text(form, "token").or(Some(Value::String(String::new()))),
-            );
-            put(&mut p, "grace_seconds", number(form, "grace_seconds"));
-        }
-        "postgres" | "mysql" => {
-            put(
-                &mut p,
-                "url",
-                text(form, "db_url").or(Some(Value::String(String::new()))),
-            );
-            put(&mut p, "query", text(form, "query"));
-            if kind == "postgres" {
-                put(
-                    &mut p,
-                    "max_replica_lag_seconds",
-                    number(form, "max_replica_lag_seconds"),
-                );
+            ProbeSpec::Http {
+                url: trimmed(&f.url),
+                method: trimmed_opt(f.method).unwrap_or_else(|| "GET".into()),
+                headers,
+                body: trimmed_opt(f.http_body),
+                expected_status,
+                body_contains: trimmed_opt(f.body_contains),
+                body_regex: trimmed_opt(f.body_regex),
+                json_pointer: None,
+                verify_tls: f.verify_tls,
+                follow_redirects: f.follow_redirects,
             }
         }
-        _ => {}
-    }
-    m.insert("probe".into(), Value::Object(p));
-    Value::Object(m)
+        "tcp" => {
+            let f: TcpForm = probe_section(form)?;
+            ProbeSpec::Tcp {
+                host: trimmed(&f.host),
+                port: f.port.unwrap_or(0),
+            }
+        }
+        "dns" => {
+            let f: DnsForm = probe_section(form)?;
+            ProbeSpec::Dns {
+                name: trimmed(&f.dns_name),
+                record_type: trimmed_opt(f.record_type).unwrap_or_else(|| "A".into()),
+                expected: trimmed_opt(f.expected),
+                resolver: trimmed_opt(f.resolver),
+            }
+        }
+        "tls_expiry" => {
+            let f: TlsForm = probe_section(form)?;
+            ProbeSpec::TlsExpiry {
+                host: trimmed(&f.tls_host),
+                port: f.tls_port.unwrap_or(443),
+                warn_days: f.warn_days.unwrap_or(14),
+            }
+        }
+        "heartbeat" => {
+            // Left empty, the service picks a token.
+            let f: HeartbeatForm = probe_section(form)?;
+            ProbeSpec::Heartbeat {
+                token: trimmed(&f.token),
+                grace_seconds: f.grace_seconds.unwrap_or(0),
+            }
+        }
+        "postgres" | "mysql" => {
+            let f: DatabaseForm = probe_section(form)?;
+            let url = trimmed(&f.db_url);
+            let query = trimmed_opt(f.query).unwrap_or_else(|| "SELECT 1".into());
+            if kind == "postgres" {
+                ProbeSpec::Postgres {
+                    url,
+                    query,
+                    max_replica_lag_seconds: f.max_replica_lag_seconds,
+                }
+            } else {
+                ProbeSpec::Mysql { url, query }
+            }
+        }
+        _ => return Err(invalid("probe", "choose a listed kind")),
+    })
+}
+
+/// The monitor a form describes, as the service takes it (the service gives a new monitor its
+/// id). Left empty, a setting takes the API's default.
+fn monitor_from(form: &Fields) -> Result<MonitorSpec, AppError> {
+    let f: MonitorForm = typed(form)?;
+    let required = |field: &str, v: Option<u32>| v.ok_or_else(|| invalid(field, "is required"));
+    Ok(MonitorSpec {
+        id: Id::from_bits(0),
+        name: trimmed(&f.name),
+        component_id: f.component_id,
+        probe: probe_from(&f.kind, form)?,
+        interval_seconds: required("interval_seconds", f.interval_seconds)?,
+        timeout_ms: required("timeout_ms", f.timeout_ms)?,
+        degraded_after_ms: f.degraded_after_ms,
+        failures_to_down: f.failures_to_down.unwrap_or(3),
+        successes_to_up: f.successes_to_up.unwrap_or(2),
+        retry_interval_seconds: f.retry_interval_seconds,
+        flap_window_seconds: f.flap_window_seconds.unwrap_or(300),
+        enabled: f.enabled,
+    })
 }
 
 /// The form's values for an existing monitor.
@@ -532,16 +591,19 @@ fn monitor_form(spec: &MonitorSpec) -> FormState {
 
 async fn create_monitor(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_write(&form)?;
-    match checked_spec(&state, monitor_body(&form), herald_store::random_id()).await {
-        Ok(spec) => {
-            state
-                .store
-                .save_monitor(&spec, &meta(&state, &admin))
-                .await?;
-            state.monitoring_changed();
-            Ok(Redirect::to(&format!("/admin/monitors/{}", spec.id)).into_response())
+    let saved = match monitor_from(&form) {
+        Ok(spec) => state
+            .service
+            .add_monitor(&admin.caller(), spec)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match refusal(saved) {
+        Ok(Ok(stored)) => {
+            Ok(Redirect::to(&format!("/admin/monitors/{}", stored.spec.id)).into_response())
         }
-        Err(e @ AppError::Invalid { .. }) => {
+        Ok(Err(e)) => {
             monitors_page(
                 &state,
                 &admin,
@@ -550,7 +612,34 @@ async fn create_monitor(State(state): State<AppState>, admin: Admin, form: Field
             )
             .await
         }
+        Err(e) => Err(e),
+    }
+}
+
+/// Splits a service answer into what a form shows (done, or refused input to send back with
+/// the form) and what ends the request (anything else).
+fn refusal<T>(result: Result<T, AppError>) -> Result<Result<T, AppError>, AdminError> {
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(e @ AppError::Invalid { .. }) => Ok(Err(e)),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A refusal from the service in the words of a form whose fields are named otherwise.
+fn renamed(e: AppError, names: &[(&str, &str)]) -> AppError {
+    match e {
+        AppError::Invalid {
+            field: Some(f),
+            message,
+        } => {
+            let f = names
+                .iter()
+                .find(|(from, _)| *from == f)
+                .map_or(f.clone(), |(_, to)| to.to_string());
+            invalid(&f, message)
+        }
+        other => other,
     }
 }
 
@@ -670,16 +759,17 @@ async fn update_monitor(
         .monitor(&key)
         .await?
         .ok_or(AdminError::NotFound)?;
-    match checked_spec(&state, monitor_body(&form), key.clone()).await {
-        Ok(spec) => {
-            state
-                .store
-                .save_monitor(&spec, &meta(&state, &admin))
-                .await?;
-            state.monitoring_changed();
-            Ok(Redirect::to(&format!("/admin/monitors/{key}")).into_response())
-        }
-        Err(e @ AppError::Invalid { .. }) => {
+    let saved = match monitor_from(&form) {
+        Ok(spec) => state
+            .service
+            .replace_monitor(&admin.caller(), &key, spec)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match refusal(saved) {
+        Ok(Ok(_)) => Ok(Redirect::to(&format!("/admin/monitors/{key}")).into_response()),
+        Ok(Err(e)) => {
             monitor_view(
                 &state,
                 &admin,
@@ -689,7 +779,7 @@ async fn update_monitor(
             )
             .await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -701,12 +791,17 @@ async fn delete_monitor(
 ) -> Reply {
     admin.may_write(&form)?;
     let key = parse_id(&raw)?;
-    state
-        .store
-        .delete_monitor(&key, &meta(&state, &admin))
-        .await?;
-    state.monitoring_changed();
+    state.service.remove_monitor(&admin.caller(), &key).await?;
     Ok(Redirect::to("/admin/monitors").into_response())
+}
+
+/// The automation form of one component.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct AutomationForm {
+    rule: String,
+    incidents: String,
+    quiet_period_seconds: Option<u32>,
 }
 
 async fn save_automation(
@@ -717,41 +812,22 @@ async fn save_automation(
 ) -> Reply {
     admin.may_write(&form)?;
     let component = parse_id(&raw)?;
-    let doc = load(&state).await?;
-    if doc.component(&component).is_none() {
-        return Err(AdminError::NotFound);
-    }
-    let mut a = state
-        .store
-        .list_automations()
-        .await?
-        .into_iter()
-        .find(|a| a.component_id == component)
-        .unwrap_or_else(|| ComponentAutomation::new(component.clone()));
-    a.rule = match form.get("rule") {
+    let mut a = state.service.automation(&component).await?;
+    let f: AutomationForm = typed(&form)?;
+    a.rule = match f.rule.as_str() {
         "all" => ComponentRule::All,
         "any" => ComponentRule::Any,
         _ => return Err(invalid("rule", "choose any or all").into()),
     };
-    a.incidents = AutoIncidentMode::parse(form.get("incidents"))
+    a.incidents = AutoIncidentMode::parse(&f.incidents)
         .ok_or_else(|| AdminError::from(invalid("incidents", "choose off, draft or publish")))?;
-    a.quiet_period_seconds = form
-        .get("quiet_period_seconds")
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|q| *q <= 86_400)
-        .ok_or_else(|| {
-            AdminError::from(invalid(
-                "quiet_period_seconds",
-                "must be 0 to 86400 seconds",
-            ))
-        })?;
-    state
-        .store
-        .save_automation(&a, &meta(&state, &admin))
-        .await?;
-    state.monitoring_changed();
+    a.quiet_period_seconds = f.quiet_period_seconds.ok_or_else(|| {
+        AdminError::from(invalid(
+            "quiet_period_seconds",
+            "must be 0 to 86400 seconds",
+        ))
+    })?;
+    state.service.set_automation(&admin.caller(), a).await?;
     Ok(Redirect::to("/admin/monitors#automation").into_response())
 }
 
@@ -895,9 +971,30 @@ async fn refused(state: &AppState, admin: &Admin, form: &Fields, e: AppError) ->
     .await
 }
 
+/// Sends the alerting page back with a refused form, or ends the request on anything else.
+async fn refused_or_failed(state: &AppState, admin: &Admin, form: &Fields, e: AppError) -> Reply {
+    match e {
+        e @ AppError::Invalid { .. } => refused(state, admin, form, e).await,
+        other => Err(other.into()),
+    }
+}
+
+/// The form adding an integration.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct IntegrationForm {
+    integration_kind: String,
+    integration_name: String,
+    default_component: Option<Id>,
+}
+
 async fn create_integration(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_write(&form)?;
-    let Some(kind) = IntegrationKind::parse(form.get("integration_kind")) else {
+    let f: IntegrationForm = match typed(&form) {
+        Ok(f) => f,
+        Err(e) => return refused_or_failed(&state, &admin, &form, e).await,
+    };
+    let Some(kind) = IntegrationKind::parse(&f.integration_kind) else {
         return refused(
             &state,
             &admin,
@@ -906,37 +1003,22 @@ async fn create_integration(State(state): State<AppState>, admin: Admin, form: F
         )
         .await;
     };
-    let name = form.get("integration_name").trim();
-    if let Err(e) = herald_core::text::line("integration_name", name) {
-        return refused(&state, &admin, &form, e.into()).await;
-    }
-    if name.is_empty() || name.chars().count() > 255 {
-        return refused(
-            &state,
-            &admin,
-            &form,
-            invalid("integration_name", "must be 1 to 255 characters"),
-        )
-        .await;
-    }
-    let mut i = Integration::new(
-        herald_store::random_id(),
-        kind,
-        name.to_string(),
-        (state.clock)(),
-    );
-    if let Ok(c) = Id::parse(form.get("default_component")) {
-        i.default_component = Some(c);
-    }
-    let token = crate::http::auth::new_secret(16);
-    state
-        .store
-        .create_integration(&i, &crate::http::auth::secret_hash(&token), &meta(&state, &admin))
-        .await?;
+    let new = NewIntegration {
+        default_component: f.default_component,
+        ..NewIntegration::new(kind, f.integration_name.trim())
+    };
+    let made = match state.service.add_integration(&admin.caller(), new).await {
+        Ok(made) => made,
+        Err(e) => {
+            let e = renamed(e.into(), &[("name", "integration_name")]);
+            return refused_or_failed(&state, &admin, &form, e).await;
+        }
+    };
     let url = format!(
-        "{}/api/integrations/{}?token={token}",
+        "{}/api/integrations/{}?token={}",
         state.site.page_url(),
-        kind.as_str()
+        kind.as_str(),
+        made.token
     );
     alerting_page(
         &state,
@@ -956,15 +1038,28 @@ async fn delete_integration(
 ) -> Reply {
     admin.may_write(&form)?;
     state
-        .store
-        .delete_integration(&parse_id(&raw)?, &meta(&state, &admin))
+        .service
+        .remove_integration(&admin.caller(), &parse_id(&raw)?)
         .await?;
     Ok(Redirect::to("/admin/alerting").into_response())
 }
 
+/// The form adding a team alert channel.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ChannelForm {
+    channel_kind: String,
+    channel_name: String,
+    channel_target: String,
+}
+
 async fn create_channel(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_write(&form)?;
-    let Some(kind) = ChannelKind::parse(form.get("channel_kind")) else {
+    let f: ChannelForm = match typed(&form) {
+        Ok(f) => f,
+        Err(e) => return refused_or_failed(&state, &admin, &form, e).await,
+    };
+    let Some(kind) = ChannelKind::parse(&f.channel_kind) else {
         return refused(
             &state,
             &admin,
@@ -974,32 +1069,31 @@ async fn create_channel(State(state): State<AppState>, admin: Admin, form: Field
         .await;
     };
     let channel = AlertChannel {
-        id: herald_store::random_id(),
-        name: form.get("channel_name").trim().to_string(),
+        // The service gives a new channel its id.
+        id: Id::from_bits(0),
+        name: f.channel_name.trim().to_string(),
         kind,
-        target: form.get("channel_target").trim().to_string(),
+        target: f.channel_target.trim().to_string(),
         enabled: true,
     };
-    if let Err(e) = channel.validate() {
-        return refused(
-            &state,
-            &admin,
-            &form,
-            invalid(&format!("channel_{}", e.field), e.message),
-        )
-        .await;
+    if let Err(why) = reachable(&state, &channel).await {
+        return refused(&state, &admin, &form, invalid("channel_target", why)).await;
     }
-    if channel.kind != ChannelKind::Email {
-        if let Err(e) = state.alerter.guard().check(&channel.target).await {
-            let why = invalid("channel_target", e.to_string());
-            return refused(&state, &admin, &form, why).await;
+    match state
+        .service
+        .add_alert_channel(&admin.caller(), channel)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/admin/alerting").into_response()),
+        Err(e) => {
+            let names = [
+                ("name", "channel_name"),
+                ("target", "channel_target"),
+                ("kind", "channel_kind"),
+            ];
+            refused_or_failed(&state, &admin, &form, renamed(e.into(), &names)).await
         }
     }
-    state
-        .store
-        .save_alert_channel(&channel, &meta(&state, &admin))
-        .await?;
-    Ok(Redirect::to("/admin/alerting").into_response())
 }
 
 async fn delete_channel(
@@ -1010,59 +1104,53 @@ async fn delete_channel(
 ) -> Reply {
     admin.may_write(&form)?;
     state
-        .store
-        .delete_alert_channel(&parse_id(&raw)?, &meta(&state, &admin))
+        .service
+        .remove_alert_channel(&admin.caller(), &parse_id(&raw)?)
         .await?;
     Ok(Redirect::to("/admin/alerting").into_response())
 }
 
+/// The form adding a system metric.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct MetricForm {
+    metric_name: String,
+    /// Kept as typed: a unit may start with a space.
+    suffix: String,
+    decimal_places: Option<u8>,
+    metric_description: Option<String>,
+    metric_monitor: Option<Id>,
+}
+
 async fn create_metric(State(state): State<AppState>, admin: Admin, form: Fields) -> Reply {
     admin.may_write(&form)?;
-    let name = form.get("metric_name").trim();
-    if let Err(e) = herald_core::text::line("metric_name", name) {
-        return refused(&state, &admin, &form, e.into()).await;
-    }
-    if name.is_empty() || name.chars().count() > 255 {
-        return refused(
-            &state,
-            &admin,
-            &form,
-            invalid("metric_name", "must be 1 to 255 characters"),
-        )
-        .await;
-    }
-    let decimals = match form.get("decimal_places").trim() {
-        "" => 0,
-        d => match d.parse::<u8>().ok().filter(|d| *d <= 6) {
-            Some(d) => d,
-            None => {
-                return refused(
-                    &state,
-                    &admin,
-                    &form,
-                    invalid("decimal_places", "must be 0 to 6"),
-                )
-                .await
-            }
-        },
+    let f: MetricForm = match typed(&form) {
+        Ok(f) => f,
+        Err(e) => return refused_or_failed(&state, &admin, &form, e).await,
     };
     let metric = Metric {
-        id: herald_store::random_id(),
-        name: name.to_string(),
-        suffix: form.get("suffix").to_string(),
+        // The service gives a new metric its id.
+        id: Id::from_bits(0),
+        name: f.metric_name.trim().to_string(),
+        suffix: f.suffix,
         y_axis_min: None,
         y_axis_max: None,
-        decimal_places: decimals,
-        description: text(&form, "metric_description").and_then(|v| v.as_str().map(str::to_string)),
-        monitor_id: Id::parse(form.get("metric_monitor")).ok(),
+        decimal_places: f.decimal_places.unwrap_or(0),
+        description: f.metric_description.map(|d| d.trim().to_string()),
+        monitor_id: f.metric_monitor,
         display: true,
     };
-    state
-        .store
-        .save_metric(&metric, &meta(&state, &admin))
-        .await?;
-    state.changed();
-    Ok(Redirect::to("/admin/alerting").into_response())
+    match state.service.add_metric(&admin.caller(), metric).await {
+        Ok(_) => Ok(Redirect::to("/admin/alerting").into_response()),
+        Err(e) => {
+            let names = [
+                ("name", "metric_name"),
+                ("description", "metric_description"),
+                ("monitor_id", "metric_monitor"),
+            ];
+            refused_or_failed(&state, &admin, &form, renamed(e.into(), &names)).await
+        }
+    }
 }
 
 async fn delete_metric(
@@ -1073,9 +1161,111 @@ async fn delete_metric(
 ) -> Reply {
     admin.may_write(&form)?;
     state
-        .store
-        .delete_metric(&parse_id(&raw)?, &meta(&state, &admin))
+        .service
+        .remove_metric(&admin.caller(), &parse_id(&raw)?)
         .await?;
-    state.changed();
     Ok(Redirect::to("/admin/alerting").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Fields {
+        Fields(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn refused_field(r: Result<MonitorSpec, AppError>) -> Option<String> {
+        match r {
+            Err(AppError::Invalid { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_monitor_form_reads_as_a_spec() {
+        let spec = monitor_from(&form(&[
+            ("name", " Homepage "),
+            ("kind", "http"),
+            ("url", " https://127.0.0.1/health "),
+            ("expected_status", "200, 204"),
+            ("headers", "Accept: text/html\n\nX-Key: a:b"),
+            ("interval_seconds", "60"),
+            ("timeout_ms", "5000"),
+            ("verify_tls", "on"),
+            // Another kind's section is not read.
+            ("tls_port", "not a port"),
+        ]))
+        .expect("reads");
+        assert_eq!(spec.name, "Homepage");
+        assert!(!spec.enabled, "an unticked box is off");
+        assert_eq!(spec.failures_to_down, 3, "left out, the API's default");
+        let ProbeSpec::Http {
+            url,
+            method,
+            headers,
+            expected_status,
+            verify_tls,
+            follow_redirects,
+            ..
+        } = spec.probe
+        else {
+            panic!("an http probe: {:?}", spec.probe);
+        };
+        assert_eq!(url, "https://127.0.0.1/health");
+        assert_eq!(method, "GET");
+        assert_eq!(expected_status, vec![200, 204]);
+        assert_eq!(
+            headers,
+            vec![
+                ("Accept".to_string(), "text/html".to_string()),
+                ("X-Key".to_string(), "a:b".to_string())
+            ]
+        );
+        assert!(verify_tls && !follow_redirects);
+    }
+
+    #[test]
+    fn a_field_that_does_not_read_is_named_as_the_form_shows_it() {
+        let base = [
+            ("name", "x"),
+            ("interval_seconds", "60"),
+            ("timeout_ms", "1000"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            monitor_from(&form(&pairs))
+        };
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (
+                &[("kind", "tcp"), ("host", "h"), ("port", "http")],
+                "probe.port",
+            ),
+            (&[("kind", "tls_expiry"), ("tls_port", "x")], "probe.port"),
+            (
+                &[("kind", "http"), ("expected_status", "2xx")],
+                "probe.expected_status",
+            ),
+            (&[("kind", "carrier_pigeon")], "probe"),
+            (
+                &[("kind", "tcp"), ("interval_seconds", "often")],
+                "interval_seconds",
+            ),
+        ];
+        for (extra, field) in cases {
+            assert_eq!(
+                refused_field(with(extra)).as_deref(),
+                Some(field),
+                "{extra:?}"
+            );
+        }
+        let blank = monitor_from(&form(&[("kind", "tcp"), ("timeout_ms", "1000")]));
+        assert_eq!(refused_field(blank).as_deref(), Some("interval_seconds"));
+    }
 }

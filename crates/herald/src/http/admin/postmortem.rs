@@ -6,8 +6,8 @@ use super::{
     done, load, local_input, page, page_with_status, parse_id, parse_local, zone, Admin,
     AdminError, Fields, Reply,
 };
-use crate::http::state::AppState;
 use crate::http::error::AppError;
+use crate::http::state::AppState;
 use crate::render::markdown;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

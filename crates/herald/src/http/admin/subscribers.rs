@@ -9,9 +9,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use herald_core::audience::SubscriberState;
 use herald_core::secret::{scrub, Redact};
-use herald_store::delivery::DeliveryRecord;
-use herald_store::WriteMeta;
-use serde::Serialize;
+use herald_store::delivery::{DeliveryId, DeliveryRecord, DeliveryState};
+use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -51,14 +50,14 @@ fn delivery_rows(
 ) -> Vec<DeliveryRow> {
     list.iter()
         .map(|d| DeliveryRow {
-            id: d.id.clone(),
-            subscriber_id: d.subscriber_id.clone(),
-            kind: d.kind.replace('_', " "),
-            state: d.state.clone(),
+            id: d.id.to_string(),
+            subscriber_id: d.subscriber_id.to_string(),
+            kind: d.kind.as_str().replace('_', " "),
+            state: d.state.as_str().to_string(),
             attempts: d.attempts,
             error: scrub(
                 d.last_error.as_deref().unwrap_or_default(),
-                &secrets(&d.subscriber_id),
+                &secrets(d.subscriber_id.as_str()),
             ),
             created: shown(d.created_at, tz),
         })
@@ -80,7 +79,11 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
             target: s
                 .email
                 .clone()
-                .or_else(|| s.endpoint.as_deref().map(crate::runtime::alerting::loggable))
+                .or_else(|| {
+                    s.endpoint
+                        .as_deref()
+                        .map(crate::runtime::alerting::loggable)
+                })
                 .unwrap_or_default(),
             components: s.component_ids.len(),
             state: s.state.as_str(),
@@ -88,7 +91,10 @@ async fn list(State(state): State<AppState>, admin: Admin) -> Reply {
         })
         .collect();
     let counts = state.store.delivery_counts().await?;
-    let dead = state.store.list_deliveries(Some("dead"), None, 200).await?;
+    let dead = state
+        .store
+        .list_deliveries(Some(DeliveryState::Dead), None, 200)
+        .await?;
     // Viewers: what each webhook or chat subscriber's errors must not show.
     let hidden: std::collections::HashMap<&str, Vec<String>> = if admin.frame("").can_write {
         Default::default()
@@ -180,6 +186,13 @@ async fn one(State(state): State<AppState>, admin: Admin, Path(raw): Path<String
     )
 }
 
+/// The state form: where to put a subscriber.
+#[derive(Deserialize)]
+struct StateForm {
+    #[serde(default)]
+    state: String,
+}
+
 async fn set_state(
     State(state): State<AppState>,
     admin: Admin,
@@ -188,7 +201,8 @@ async fn set_state(
 ) -> Reply {
     admin.may_write(&form)?;
     let key = parse_id(&raw)?;
-    let wanted = match form.get("state") {
+    let f: StateForm = super::typed::typed(&form)?;
+    let wanted = match f.state.as_str() {
         "active" => SubscriberState::Active,
         "quarantined" => SubscriberState::Quarantined,
         "unsubscribed" => SubscriberState::Unsubscribed,
@@ -199,15 +213,17 @@ async fn set_state(
             }))
         }
     };
-    let meta = WriteMeta {
-        actor: admin.caller().actor(),
-        now: (state.clock)(),
-    };
     state
-        .store
-        .set_subscriber_state(&key, wanted, &meta)
+        .set_subscriber_state(&admin.caller(), &key, wanted)
         .await?;
     Ok(Redirect::to(&format!("/admin/subscribers/{key}")).into_response())
+}
+
+/// The retry button's form: the page to go back to.
+#[derive(Deserialize)]
+struct RetryForm {
+    #[serde(default)]
+    back: String,
 }
 
 async fn retry(
@@ -217,11 +233,13 @@ async fn retry(
     form: Fields,
 ) -> Reply {
     admin.may_write(&form)?;
-    state.store.retry_delivery(&raw, (state.clock)()).await?;
-    state.notifier.poke();
-    let back = match form.get("back") {
-        b if b.starts_with("/admin/") => b.to_string(),
-        _ => "/admin/subscribers".to_string(),
+    let f: RetryForm = super::typed::typed(&form)?;
+    let id = DeliveryId::parse(&raw).map_err(|_| AdminError::NotFound)?;
+    state.retry_delivery(&admin.caller(), &id).await?;
+    let back = if f.back.starts_with("/admin/") {
+        f.back
+    } else {
+        "/admin/subscribers".to_string()
     };
     Ok(Redirect::to(&back).into_response())
 }

@@ -1,9 +1,10 @@
 //! The monitoring runtime: probes on schedule, results recorded, statuses moved.
 //!
-//! Three tasks share one [`Monitoring`] handle:
-//! - the **scheduler** ([`scheduler`]) keeps every monitor in a timer heap, starts each probe when
-//!   it is due (bounded concurrency, one probe per monitor at a time, first run jittered across
-//!   the interval) and judges heartbeats from the pushes they received;
+//! Two tasks share one [`Monitoring`] handle:
+//! - the **scheduler** ([`scheduler`]) keeps every monitor in a timer heap (in the service clock's
+//!   time), starts each probe when it is due (bounded concurrency, one probe per monitor at a
+//!   time, first run jittered across the interval) through a [`probe::Probe`], and judges
+//!   heartbeats from the pushes they received;
 //! - the **recorder** ([`recorder`]) feeds each result through the monitor's state machine,
 //!   writes results in batches, asks for an early retry after a failure, and when a monitor's
 //!   public status changes recomputes its component;
@@ -13,15 +14,20 @@
 //!
 //! Alerts from integrations and heartbeat pushes enter through [`Monitoring::ingest_alerts`] and
 //! [`Monitoring::push`].
+//!
+//! [`Monitoring::start`] runs both loops under the supervisor; [`Monitoring::steps`] hands the
+//! same work out one step at a time, for a test that moves its clock by hand.
 
 use crate::runtime::alerting::{Alerter, TeamAlert};
 use crate::runtime::Supervisor;
 use crate::service::Service;
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use herald_core::monitor::{
     ComponentAutomation, MonitorSpec, MonitorState, ProbeOutcome, ProbeSpec,
 };
 use herald_core::{ComponentStatus, Id};
+use probe::Probe;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -61,6 +67,9 @@ pub(crate) struct Observation {
     pub at: DateTime<Utc>,
     pub outcome: ProbeOutcome,
 }
+
+/// An early re-probe the recorder asks for after a failure: (monitor, when).
+pub(crate) type Retry = (Id, DateTime<Utc>);
 
 /// The configuration the runtime works from, re-read after every change.
 #[derive(Default)]
@@ -140,9 +149,9 @@ pub(crate) struct Shared {
     pub wanted: Mutex<HashMap<Id, ComponentStatus>>,
     pub observations: mpsc::UnboundedSender<Observation>,
     pub observations_rx: Mutex<Option<mpsc::UnboundedReceiver<Observation>>>,
-    /// Early re-probes after a failure: (monitor, delay).
-    pub retries: mpsc::UnboundedSender<(Id, Duration)>,
-    pub retries_rx: Mutex<Option<mpsc::UnboundedReceiver<(Id, Duration)>>>,
+    /// Early re-probes after a failure.
+    pub retries: mpsc::UnboundedSender<Retry>,
+    pub retries_rx: Mutex<Option<mpsc::UnboundedReceiver<Retry>>>,
     /// Components whose status should be recomputed (alerts arrived).
     pub recompute: mpsc::UnboundedSender<Id>,
     pub recompute_rx: Mutex<Option<mpsc::UnboundedReceiver<Id>>>,
@@ -199,41 +208,45 @@ impl Monitoring {
         }
     }
 
-    /// Starts the scheduler and the recorder under `supervisor`; they stop when its token is
-    /// cancelled, the recorder after writing the results it holds. Calling it twice starts
-    /// nothing the second time.
-    pub fn start(&self, deps: Deps, supervisor: &mut Supervisor) -> anyhow::Result<()> {
-        let taken = (
-            self.shared
-                .observations_rx
-                .lock()
-                .ok()
-                .and_then(|mut r| r.take()),
-            self.shared
-                .retries_rx
-                .lock()
-                .ok()
-                .and_then(|mut r| r.take()),
-            self.shared
-                .recompute_rx
-                .lock()
-                .ok()
-                .and_then(|mut r| r.take()),
-        );
-        let (Some(observations), Some(retries), Some(recompute)) = taken else {
-            return Ok(());
+    /// Starts the scheduler and the recorder under `supervisor`, probing with `prober`; they
+    /// stop when its token is cancelled, the recorder after writing the results it holds.
+    /// Calling it twice (or after [`Monitoring::steps`]) starts nothing the second time.
+    pub fn start(&self, deps: Deps, prober: Arc<dyn Probe>, supervisor: &mut Supervisor) {
+        let Some(Steps {
+            scheduler,
+            recorder,
+        }) = self.steps(deps, prober)
+        else {
+            return;
         };
-        let prober = Arc::new(probe::Prober::new()?);
         let stop = supervisor.token();
+        // The recorder drains only once the scheduler has stopped and its probes in flight have
+        // sent their results, so a result taken before the stop cannot slip past the drain.
+        let scheduled = crate::runtime::CancellationToken::new();
         supervisor.spawn(
             "monitoring scheduler",
-            scheduler::run(self.clone(), deps.clone(), prober, retries, stop.clone()),
+            scheduler.run(stop.clone(), scheduled.clone()),
         );
-        supervisor.spawn(
-            "monitoring recorder",
-            recorder::run(self.clone(), deps, observations, recompute, stop),
-        );
-        Ok(())
+        supervisor.spawn("monitoring recorder", recorder.run(stop, scheduled));
+    }
+
+    /// The runtime's work, to be done one step at a time by the caller instead of by
+    /// [`Monitoring::start`]; `None` when it was handed out (or started) already.
+    pub fn steps(&self, deps: Deps, prober: Arc<dyn Probe>) -> Option<Steps> {
+        fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+            slot.lock().ok().and_then(|mut r| r.take())
+        }
+        let (Some(observations), Some(retries), Some(recompute)) = (
+            take(&self.shared.observations_rx),
+            take(&self.shared.retries_rx),
+            take(&self.shared.recompute_rx),
+        ) else {
+            return None;
+        };
+        Some(Steps {
+            scheduler: scheduler::Scheduler::new(self.clone(), deps.clone(), prober, retries),
+            recorder: recorder::Recorder::new(self.clone(), deps, observations, recompute),
+        })
     }
 
     /// Records a heartbeat push; `None` when no enabled heartbeat monitor has this token.
@@ -390,6 +403,76 @@ impl Monitoring {
     /// Forgets drift samples gathered so far.
     pub fn reset_drift(&self) {
         self.shared.drift.reset();
+    }
+}
+
+/// The monitoring runtime driven by hand, on the service's clock: what the running loops do,
+/// one step at a time. A test moves its clock and calls [`Steps::step`].
+pub struct Steps {
+    scheduler: scheduler::Scheduler,
+    recorder: recorder::Recorder,
+}
+
+impl Steps {
+    /// Reads the monitors and automation settings now (the first read spreads first runs over
+    /// each monitor's interval; later ones plan new or changed monitors within a second).
+    pub async fn reload(&mut self) -> anyhow::Result<()> {
+        self.scheduler.reload().await?;
+        Ok(())
+    }
+
+    /// Starts every probe due at `now` and judges every heartbeat due; returns how many probes
+    /// it started. A configuration change signalled since the last step is read first, early
+    /// retries asked for are planned, and a lease round runs when one is due.
+    pub async fn run_due(&mut self, now: DateTime<Utc>) -> usize {
+        if self.scheduler_signal().notified().now_or_never().is_some() {
+            self.scheduler.reload_soon();
+        }
+        self.scheduler.take_retries();
+        self.scheduler.housekeeping().await;
+        self.scheduler.run_due(now)
+    }
+
+    /// Waits until every probe started has finished and sent its result.
+    pub async fn probes_finished(&mut self) {
+        self.scheduler.probes_finished().await;
+    }
+
+    /// Feeds every result and alert change queued so far through the recorder (monitor states,
+    /// component statuses, automatic incidents, the batch write), then re-plans automatic
+    /// incidents waiting on a quiet period; returns how many results it took.
+    pub async fn record(&mut self) -> usize {
+        let taken = self.recorder.record_queued().await;
+        self.recorder.automation().await;
+        taken
+    }
+
+    /// One whole step at the service clock's time: runs what is due, waits for those probes and
+    /// records everything queued. Returns how many probes it started.
+    pub async fn step(&mut self) -> usize {
+        let now = self.scheduler_now();
+        let started = self.run_due(now).await;
+        self.probes_finished().await;
+        self.record().await;
+        started
+    }
+
+    /// When the scheduler next has something to do, if anything is planned.
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        self.scheduler.next_wake()
+    }
+
+    /// When `monitor` is next due, if it is planned.
+    pub fn due(&self, monitor: &Id) -> Option<DateTime<Utc>> {
+        self.scheduler.due(monitor)
+    }
+
+    fn scheduler_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.scheduler.deps().service.signals.monitoring.clone()
+    }
+
+    fn scheduler_now(&self) -> DateTime<Utc> {
+        self.scheduler.deps().now()
     }
 }
 

@@ -1,8 +1,12 @@
 //! Active probes: one [`Prober`] holds the HTTP clients and TLS settings, built once, and turns
 //! a [`ProbeSpec`] into a [`ProbeOutcome`]. Every probe runs under one overall timeout, never
 //! panics, and reports failures as [`ProbeOutcome::Down`] with the reason.
+//!
+//! The runtime sees probes only through the [`Probe`] trait, so its logic can be stepped with
+//! outcomes a test scripts.
 
-use herald_core::monitor::{ProbeOutcome, ProbeSpec};
+use futures_util::future::BoxFuture;
+use herald_core::monitor::{MonitorSpec, ProbeOutcome, ProbeSpec};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::rr::RecordType;
@@ -23,6 +27,19 @@ use tokio_rustls::rustls::{DigitallySignedStruct, SignatureScheme};
 
 /// The most of an HTTP body a probe reads.
 const MAX_BODY: usize = 1024 * 1024;
+
+/// What the monitoring runtime probes with: one outcome per call, for one monitor.
+pub trait Probe: Send + Sync {
+    /// Probes `monitor` once, within its timeout; never fails, a failure is a Down outcome.
+    fn check<'a>(&'a self, monitor: &'a MonitorSpec) -> BoxFuture<'a, ProbeOutcome>;
+}
+
+impl Probe for Prober {
+    fn check<'a>(&'a self, monitor: &'a MonitorSpec) -> BoxFuture<'a, ProbeOutcome> {
+        let timeout = Duration::from_millis(u64::from(monitor.timeout_ms));
+        Box::pin(self.probe(&monitor.probe, timeout, monitor.degraded_after_ms))
+    }
+}
 
 /// Runs probes. Cheap to share: build one and keep it.
 pub struct Prober {

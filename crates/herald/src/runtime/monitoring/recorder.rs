@@ -17,6 +17,9 @@ use herald_store::monitoring::RecordedResult;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// How long the recorder waits at shutdown for the scheduler's probes in flight.
+const SCHEDULER_DRAIN: std::time::Duration = std::time::Duration::from_secs(6);
+
 /// Results held while the database cannot take them; older ones are dropped past this.
 const MAX_HELD: usize = 200_000;
 
@@ -26,52 +29,115 @@ const AUTOMATION_TICK: Duration = Duration::from_secs(5);
 /// How often old results are dropped (raw after 48 hours, aggregates after a year).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-pub(super) async fn run(
+/// The recorder's state; [`Recorder::run`] is its loop, the other methods its steps.
+pub(super) struct Recorder {
     monitoring: Monitoring,
-    state: Deps,
-    mut observations: mpsc::UnboundedReceiver<Observation>,
-    mut recompute: mpsc::UnboundedReceiver<herald_core::Id>,
-    shutdown: crate::runtime::CancellationToken,
-) -> anyhow::Result<()> {
-    let options = monitoring.shared.options.clone();
-    let mut batch: Vec<RecordedResult> = Vec::new();
-    let mut flush = tokio::time::interval(options.flush_every);
-    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut automation = tokio::time::interval(AUTOMATION_TICK);
-    automation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut prune = tokio::time::interval(PRUNE_EVERY);
-    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            Some(obs) = observations.recv() => {
-                if let Some((recorded, changed)) = take(&monitoring, &state, obs) {
-                    batch.push(recorded);
-                    if let Some(component) = changed {
-                        settle(&monitoring, &state, &component).await;
-                    }
+    deps: Deps,
+    observations: mpsc::UnboundedReceiver<Observation>,
+    /// Components whose status should be recomputed (alerts arrived).
+    recompute: mpsc::UnboundedReceiver<Id>,
+    /// Results taken and not yet written.
+    batch: Vec<RecordedResult>,
+}
+
+impl Recorder {
+    pub(super) fn new(
+        monitoring: Monitoring,
+        deps: Deps,
+        observations: mpsc::UnboundedReceiver<Observation>,
+        recompute: mpsc::UnboundedReceiver<Id>,
+    ) -> Recorder {
+        Recorder {
+            monitoring,
+            deps,
+            observations,
+            recompute,
+            batch: Vec::new(),
+        }
+    }
+
+    /// Runs until `stop`, then writes every result taken before it.
+    pub(super) async fn run(
+        mut self,
+        stop: crate::runtime::CancellationToken,
+        scheduler_done: crate::runtime::CancellationToken,
+    ) -> anyhow::Result<()> {
+        let options = self.monitoring.shared.options.clone();
+        let mut flush = tokio::time::interval(options.flush_every);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut automation = tokio::time::interval(AUTOMATION_TICK);
+        automation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                Some(obs) = self.observations.recv() => self.take_one(obs).await,
+                Some(component) = self.recompute.recv() => {
+                    settle(&self.monitoring, &self.deps, &component).await;
                 }
-                if batch.len() >= options.batch_size {
-                    write(&state, &mut batch).await;
+                _ = flush.tick() => self.flush().await,
+                _ = automation.tick() => self.automation().await,
+                _ = prune.tick() => self.prune().await,
+                _ = stop.cancelled() => {
+                    // Every result taken before the stop is written, not just the current batch:
+                    // first the scheduler's probes in flight finish, then the queue is drained.
+                    let _ = tokio::time::timeout(SCHEDULER_DRAIN, scheduler_done.cancelled()).await;
+                    while let Ok(obs) = self.observations.try_recv() {
+                        if let Some((recorded, _)) = take(&self.monitoring, &self.deps, obs) {
+                            self.batch.push(recorded);
+                        }
+                    }
+                    self.flush().await;
+                    return Ok(());
                 }
             }
-            Some(component) = recompute.recv() => settle(&monitoring, &state, &component).await,
-            _ = flush.tick() => write(&state, &mut batch).await,
-            _ = automation.tick() => super::automation::tick(&monitoring, &state).await,
-            _ = prune.tick() => match state.store.prune_results((state.clock)()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "dropped probe results past their retention"),
-                Err(e) => tracing::warn!(error = %e, "cannot drop old probe results"),
-            },
-            _ = shutdown.cancelled() => {
-                // Every result taken before the stop is written, not just the current batch.
-                while let Ok(obs) = observations.try_recv() {
-                    if let Some((recorded, _)) = take(&monitoring, &state, obs) {
-                        batch.push(recorded);
-                    }
-                }
-                write(&state, &mut batch).await;
-                return Ok(());
+        }
+    }
+
+    /// Takes one result: its monitor's state, its component when the public status changed, and
+    /// a write when the batch is full.
+    async fn take_one(&mut self, obs: Observation) {
+        if let Some((recorded, changed)) = take(&self.monitoring, &self.deps, obs) {
+            self.batch.push(recorded);
+            if let Some(component) = changed {
+                settle(&self.monitoring, &self.deps, &component).await;
             }
+        }
+        if self.batch.len() >= self.monitoring.shared.options.batch_size {
+            self.flush().await;
+        }
+    }
+
+    /// Takes every result and recompute request queued so far, then writes the batch; returns
+    /// how many results it took.
+    pub(super) async fn record_queued(&mut self) -> usize {
+        let mut taken = 0;
+        while let Ok(obs) = self.observations.try_recv() {
+            self.take_one(obs).await;
+            taken += 1;
+        }
+        while let Ok(component) = self.recompute.try_recv() {
+            settle(&self.monitoring, &self.deps, &component).await;
+        }
+        self.flush().await;
+        taken
+    }
+
+    /// Writes the batch; on failure keeps it (bounded) for the next try.
+    pub(super) async fn flush(&mut self) {
+        write(&self.deps, &mut self.batch).await;
+    }
+
+    /// Re-plans automatic incidents waiting on a quiet period.
+    pub(super) async fn automation(&mut self) {
+        super::automation::tick(&self.monitoring, &self.deps).await;
+    }
+
+    async fn prune(&mut self) {
+        match self.deps.store.prune_results(self.deps.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "dropped probe results past their retention"),
+            Err(e) => tracing::warn!(error = %e, "cannot drop old probe results"),
         }
     }
 }
@@ -105,8 +171,8 @@ fn take(
     };
     let unconfirmed = said != after.status && after.status != MonitorStatus::Unknown;
     if unconfirmed || (said == MonitorStatus::Down && after.status == MonitorStatus::Unknown) {
-        let delay = Duration::from_secs(u64::from(spec.retry_interval_seconds()));
-        let _ = shared.retries.send((obs.monitor.clone(), delay));
+        let delay = chrono::Duration::seconds(i64::from(spec.retry_interval_seconds()));
+        let _ = shared.retries.send((obs.monitor.clone(), obs.at + delay));
     }
     if let Some(t) = &transition {
         tracing::info!(monitor = %obs.monitor, from = ?t.from, to = ?t.to, "monitor changed");

@@ -23,7 +23,7 @@ use crate::runtime::{CancellationToken, Supervisor};
 use crate::service::Service;
 use herald_core::notify::{maintenance_notice_of, wants, NoticeKind};
 use herald_core::{Id, MaintenanceStatus};
-use herald_store::delivery::{Claimed, Notification, Outcome};
+use herald_store::delivery::{Claimed, DeliveryId, Notification, Outcome};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -227,18 +227,19 @@ impl std::ops::Deref for Deps {
     }
 }
 
-/// Expands waiting notifications into deliveries, and queues maintenance reminders.
+/// Expands waiting notifications into deliveries, and queues maintenance reminders. Once
+/// `stop` fires it finishes the notification in hand (one transaction) and takes no other.
 async fn expander(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
     let n = state.notifier.clone();
     let mut last_reminder_check = tokio::time::Instant::now() - Duration::from_secs(3600);
-    loop {
+    while !stop.is_cancelled() {
         if last_reminder_check.elapsed() >= Duration::from_secs(30) {
             last_reminder_check = tokio::time::Instant::now();
             if let Err(e) = queue_reminders(&state).await {
                 tracing::warn!(error = %e, "maintenance reminder check failed");
             }
         }
-        match expand_waiting(&state).await {
+        match expand_waiting_until(&state, &stop).await {
             Ok(0) => {}
             Ok(_) => {
                 n.due.notify_waiters();
@@ -249,13 +250,22 @@ async fn expander(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
         tokio::select! {
             _ = n.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => {}
         }
     }
+    Ok(())
 }
 
 /// Expands up to a handful of waiting notifications; returns how many.
 pub async fn expand_waiting(state: &Deps) -> Result<usize, herald_store::StoreError> {
+    expand_waiting_until(state, &CancellationToken::new()).await
+}
+
+/// [`expand_waiting`], taking no further notification once `stop` fires.
+async fn expand_waiting_until(
+    state: &Deps,
+    stop: &CancellationToken,
+) -> Result<usize, herald_store::StoreError> {
     let waiting = state.store.waiting_notifications(16).await?;
     if waiting.is_empty() {
         return Ok(0);
@@ -264,9 +274,13 @@ pub async fn expand_waiting(state: &Deps) -> Result<usize, herald_store::StoreEr
         return Ok(0);
     };
     let subscribers = state.store.list_subscribers(None, None).await?;
-    let count = waiting.len();
+    let mut count = 0;
     for notification in waiting {
+        if stop.is_cancelled() {
+            break;
+        }
         expand_one(state, &doc, &subscribers, &notification).await?;
+        count += 1;
     }
     Ok(count)
 }
@@ -330,11 +344,12 @@ pub async fn queue_reminders(state: &Deps) -> Result<(), herald_store::StoreErro
     Ok(())
 }
 
-/// Claims and delivers due deliveries until `stop` fires.
+/// Claims and delivers due deliveries until `stop` fires; then finishes the batch in hand
+/// (see [`deliver_due_until`]) and claims nothing more.
 async fn deliverer(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
     let n = state.notifier.clone();
-    loop {
-        let claimed = match deliver_due(&state).await {
+    while !stop.is_cancelled() {
+        let claimed = match deliver_due_until(&state, &stop).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "delivering notifications failed");
@@ -347,14 +362,25 @@ async fn deliverer(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
         tokio::select! {
             _ = n.due.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.cancelled() => return Ok(()),
+            _ = stop.cancelled() => {}
         }
     }
+    Ok(())
 }
 
 /// Claims one batch of due deliveries, sends them and records how each went; returns how many
 /// were claimed.
 pub async fn deliver_due(state: &Deps) -> Result<usize, herald_store::StoreError> {
+    deliver_due_until(state, &CancellationToken::new()).await
+}
+
+/// [`deliver_due`] that winds down when `stop` fires: sends already under way complete and are
+/// recorded; the rest of the batch is not sent and goes back to the queue, due at once, so the
+/// next instance (or this one restarted) takes it without waiting for the lease.
+pub async fn deliver_due_until(
+    state: &Deps,
+    stop: &CancellationToken,
+) -> Result<usize, herald_store::StoreError> {
     use futures_util::stream::{self, StreamExt};
     let n = &state.notifier;
     let now = (state.clock)();
@@ -368,10 +394,10 @@ pub async fn deliver_due(state: &Deps) -> Result<usize, herald_store::StoreError
     let count = claimed.len();
     let mut prepared: HashMap<Id, Option<Arc<Prepared>>> = HashMap::new();
     for c in &claimed {
-        if !prepared.contains_key(&c.notification_id) {
+        if !prepared.contains_key(&c.id.notification) {
             let p = state
                 .store
-                .notification(&c.notification_id)
+                .notification(&c.id.notification)
                 .await?
                 .and_then(|n| {
                     let messages = serde_json::from_value::<render::Messages>(n.rendered?).ok()?;
@@ -381,22 +407,27 @@ pub async fn deliver_due(state: &Deps) -> Result<usize, herald_store::StoreError
                         thread: n.notice.subject_id,
                     }))
                 });
-            prepared.insert(c.notification_id.clone(), p);
+            prepared.insert(c.id.notification.clone(), p);
         }
     }
     let keys = links::Keys::load(&state.notifier, state.store.as_ref()).await?;
+    let mut unsent: Vec<DeliveryId> = Vec::new();
     // Outcomes are recorded as they come in, a few hundred at a time, so a crash repeats
     // only the deliveries sent since the last record.
     let mut outcomes = stream::iter(claimed)
         .map(|c: Claimed| {
-            let p = prepared.get(&c.notification_id).cloned().flatten();
+            let p = prepared.get(&c.id.notification).cloned().flatten();
             let keys = keys.clone();
             async move {
+                // Not started before the stop: not started at all.
+                if stop.is_cancelled() {
+                    return (c.id, None);
+                }
                 let outcome = match p {
-                    Some(p) => send::deliver(state, &keys, &c, &p).await,
-                    None => Outcome::Dead {
+                    Some(p) => send::deliver(state, &keys, &c, &p, stop).await,
+                    None => Some(Outcome::Dead {
                         error: "the notification's messages are missing".into(),
-                    },
+                    }),
                 };
                 (c.id, outcome)
             }
@@ -404,7 +435,17 @@ pub async fn deliver_due(state: &Deps) -> Result<usize, herald_store::StoreError
         .buffer_unordered(n.options.concurrency)
         .ready_chunks(256);
     let mut failed = 0;
-    while let Some(results) = outcomes.next().await {
+    while let Some(chunk) = outcomes.next().await {
+        let mut results = Vec::with_capacity(chunk.len());
+        for (id, outcome) in chunk {
+            match outcome {
+                Some(o) => results.push((id, o)),
+                None => unsent.push(id),
+            }
+        }
+        if results.is_empty() {
+            continue;
+        }
         let not_sent = results
             .iter()
             .filter(|(_, o)| !matches!(o, Outcome::Sent))
@@ -421,6 +462,28 @@ pub async fn deliver_due(state: &Deps) -> Result<usize, herald_store::StoreError
         for id in quarantined {
             send::tell_disabled(state, &id).await;
         }
+    }
+    if !unsent.is_empty() {
+        let at = (state.clock)();
+        let back: Vec<(DeliveryId, Outcome)> = unsent
+            .into_iter()
+            .map(|id| {
+                let outcome = Outcome::Retry {
+                    at,
+                    error: "not sent: the server was stopping".into(),
+                };
+                (id, outcome)
+            })
+            .collect();
+        tracing::info!(
+            sent_or_failed = count - back.len(),
+            returned = back.len(),
+            "stopping: the rest of the delivery batch goes back to the queue"
+        );
+        state
+            .store
+            .finish_deliveries(&back, at, n.options.disable_after)
+            .await?;
     }
     if failed > 0 {
         tracing::info!(claimed = count, failed, "delivery batch finished");

@@ -268,10 +268,13 @@ mod tests {
     #[test]
     fn placeholders_are_filled_per_subscriber() {
         let now: DateTime<Utc> = "2026-03-01T12:00:00Z".parse().expect("time");
-        let doc = DataFile::parse(crate::app::DEMO_FILE, Format::Toml)
-            .expect("parse")
-            .into_document(None, now)
-            .expect("doc");
+        let doc = DataFile::parse(
+            include_str!("../../../../../examples/drchrono-2022-11.toml"),
+            Format::Toml,
+        )
+        .expect("parse")
+        .into_document(None, now)
+        .expect("doc");
         let mut inc = doc.incidents[0].clone();
         inc.backfilled = false;
         let notice = Notice {

@@ -8,6 +8,7 @@ use super::Deps;
 use super::Prepared;
 use crate::runtime::alerting::loggable;
 use crate::runtime::notify::netguard::{Guard, GuardError};
+use crate::runtime::CancellationToken;
 use herald_core::audience::{SubscriberMode, SubscriberState};
 use herald_core::notify::NoticeKind;
 use herald_core::Id;
@@ -66,8 +67,15 @@ fn failed(state: &Deps, c: &Claimed, error: String) -> Outcome {
     }
 }
 
-/// Delivers `c` with the messages of its notification.
-pub(crate) async fn deliver(state: &Deps, keys: &Keys, c: &Claimed, p: &Prepared) -> Outcome {
+/// Delivers `c` with the messages of its notification. `None` when `stop` fired before the
+/// send began (it waited for a free slot towards its host): nothing was sent.
+pub(crate) async fn deliver(
+    state: &Deps,
+    keys: &Keys,
+    c: &Claimed,
+    p: &Prepared,
+    stop: &CancellationToken,
+) -> Option<Outcome> {
     let sub = &c.subscriber;
     let wanted = if p.kind == NoticeKind::Confirm {
         sub.state == SubscriberState::Unconfirmed
@@ -75,9 +83,9 @@ pub(crate) async fn deliver(state: &Deps, keys: &Keys, c: &Claimed, p: &Prepared
         sub.state == SubscriberState::Active
     };
     if !wanted {
-        return Outcome::Dropped {
+        return Some(Outcome::Dropped {
             reason: format!("the subscriber is {}", sub.state.as_str()),
-        };
+        });
     }
     let base = state.site.page_url();
     let (unsubscribe, manage, confirm) = keys.links(&base, &sub.id);
@@ -85,9 +93,9 @@ pub(crate) async fn deliver(state: &Deps, keys: &Keys, c: &Claimed, p: &Prepared
         SubscriberMode::Email => send_mail(state, c, p, &unsubscribe, &manage, &confirm).await,
         mode => {
             let Some(url) = sub.endpoint.as_deref() else {
-                return Outcome::Dead {
+                return Some(Outcome::Dead {
                     error: "the subscriber has no endpoint".into(),
-                };
+                });
             };
             let body = match mode {
                 SubscriberMode::Webhook => {
@@ -95,13 +103,14 @@ pub(crate) async fn deliver(state: &Deps, keys: &Keys, c: &Claimed, p: &Prepared
                 }
                 _ => chat_body(mode, p, &manage).to_string(),
             };
-            post(state, c, p, url, body).await
+            post(state, c, p, url, body, stop).await
         }
     };
     match result {
-        Ok(()) => Outcome::Sent,
-        Err(Refusal::Permanent(error)) => Outcome::Dead { error },
-        Err(Refusal::Transient(error)) => failed(state, c, error),
+        Ok(()) => Some(Outcome::Sent),
+        Err(Refusal::Permanent(error)) => Some(Outcome::Dead { error }),
+        Err(Refusal::Transient(error)) => Some(failed(state, c, error)),
+        Err(Refusal::Stopping) => None,
     }
 }
 
@@ -119,6 +128,8 @@ enum Refusal {
     /// Will not work however often it is tried (refused target, unusable address).
     Permanent(String),
     Transient(String),
+    /// Not tried: the runtime was stopping.
+    Stopping,
 }
 
 fn chat_body(mode: SubscriberMode, p: &Prepared, manage: &str) -> serde_json::Value {
@@ -168,6 +179,7 @@ async fn post(
     p: &Prepared,
     url: &str,
     body: String,
+    stop: &CancellationToken,
 ) -> Result<(), Refusal> {
     let n = &state.notifier;
     // Names are judged by the client's resolver as it connects; literal addresses here.
@@ -185,12 +197,17 @@ async fn post(
         })
         .unwrap_or_default();
     let slot = n.host_slot(&host);
-    let _permit = slot.acquire().await;
+    let _permit = tokio::select! {
+        biased;
+        permit = slot.acquire() => permit,
+        _ = stop.cancelled() => return Err(Refusal::Stopping),
+    };
+    let id = c.id.to_string();
     let mut req = client
         .post(url)
         .header("content-type", "application/json")
-        .header("x-herald-delivery", &c.id)
-        .header("idempotency-key", &c.id)
+        .header("x-herald-delivery", &id)
+        .header("idempotency-key", &id)
         .header("x-herald-event", p.kind.as_str());
     if c.subscriber.mode == SubscriberMode::Webhook {
         if let Some(secret) = &c.secret {

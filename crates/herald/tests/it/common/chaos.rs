@@ -16,14 +16,13 @@ use herald_store::testing::{free_port, PgCluster};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Instance {
     port: u16,
-    child: Option<Child>,
+    child: Option<super::process::Process>,
     dir: tempfile::TempDir,
 }
 
@@ -36,31 +35,25 @@ struct Cluster {
 impl Cluster {
     fn start(&self, i: usize) {
         let mut inst = self.instances[i].lock().expect("lock");
-        let child = Command::new(&self.binary)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", inst.port)])
-            .arg("--data-dir")
-            .arg(inst.dir.path())
+        let log = std::env::var("CHAOS_LOG").unwrap_or_else(|_| "error".into());
+        let running = super::process::Serve::new()
+            .binary(&self.binary)
+            .port(inst.port)
+            .data_dir(inst.dir.path())
             .env("HERALD_DATABASE_URL", &self.url)
-            .env(
-                "HERALD_LOG",
-                std::env::var("CHAOS_LOG").unwrap_or_else(|_| "error".into()),
-            )
+            .env("HERALD_LOG", &log)
             .env("HERALD_NOTIFY_ALLOW_TARGETS", "127.0.0.1")
             .env("HERALD_NOTIFY_LEASE_SECONDS", "5")
             .env("HERALD_NOTIFY_RETRY_SECONDS", "1")
             .env("HERALD_NOTIFY_MAX_ATTEMPTS", "50")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start herald");
-        inst.child = Some(child);
+            .spawn();
+        inst.child = Some(running.process);
     }
 
     fn kill(&self, i: usize) {
         let mut inst = self.instances[i].lock().expect("lock");
-        if let Some(mut c) = inst.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        // Dropping the process kills it with SIGKILL and reaps it.
+        inst.child = None;
     }
 
     fn base(&self, i: usize) -> String {

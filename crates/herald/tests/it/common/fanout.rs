@@ -9,7 +9,6 @@ use herald_core::audience::{Subscriber, SubscriberMode, SubscriberState};
 use herald_core::datafile::{DataFile, Format};
 use herald_store::{ImportOptions, WriteMeta};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where subscribers are reached.
@@ -25,7 +24,7 @@ pub struct Herald {
     pub key: String,
     binary: PathBuf,
     env: Vec<(String, String)>,
-    child: Option<Child>,
+    child: Option<super::process::Process>,
 }
 
 fn free_port() -> u16 {
@@ -112,25 +111,20 @@ impl Herald {
 
     /// Starts `herald serve` on the prepared database.
     pub fn start(&mut self) {
-        let child = Command::new(&self.binary)
-            .arg("serve")
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .env(
-                "HERALD_LOG",
-                std::env::var("FANOUT_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start herald");
-        self.child = Some(child);
+        let log = std::env::var("FANOUT_LOG").unwrap_or_else(|_| "warn".into());
+        let mut serve = super::process::Serve::new()
+            .binary(&self.binary)
+            .port(self.port)
+            .data_dir(self.dir.path())
+            .env("HERALD_LOG", &log);
+        for (k, v) in &self.env {
+            serve = serve.env(k, v);
+        }
+        self.child = Some(serve.spawn().process);
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(|p| p.0.id())
     }
 
     /// Waits until the server answers `/readyz`.
@@ -153,10 +147,8 @@ impl Herald {
 
     /// Kills the server with SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // Dropping the process kills it with SIGKILL and reaps it.
+        self.child = None;
     }
 
     /// Opens an incident on the whole page through the native API; returns when it is stored.
