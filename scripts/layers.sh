@@ -22,7 +22,7 @@ while IFS= read -r file; do
     fi
   done
 done < <(find . -name '*.rs' | sed 's#^\./##' | sort)
-writes='import|apply|append_audit|create_user|record_login|create_session|delete_session|create_api_key|revoke_api_key|create_subscriber|set_subscriber_state|set_subscriber_components|create_template|delete_template|save_page_settings|set_component_status|enqueue_notice|retry_delivery|import_subscribers|save_monitor|delete_monitor|record_results|save_automation|save_automation_state|create_integration|update_integration|delete_integration|save_alert_channel|delete_alert_channel|save_metric|delete_metric|add_metric_points|expand_notification|claim_deliveries|finish_deliveries|prune_results|backup|restore'
+writes='import|apply|append_audit|create_user|create_session|delete_session|create_api_key|revoke_api_key|create_subscriber|set_subscriber_state|set_subscriber_components|create_template|delete_template|save_page_settings|enqueue_notice|retry_delivery|import_subscribers|save_monitor|delete_monitor|record_results|save_automation|save_automation_state|create_integration|update_integration|delete_integration|save_alert_channel|delete_alert_channel|save_metric|delete_metric|add_metric_points|expand_notification|claim_deliveries|finish_deliveries|prune_results|backup|restore'
 for file in $(find http -name '*.rs' | sort); do
   if sed 's#//.*##' "$file" | tr -d ' \n\t' | grep -qE "store\.($writes)\("; then
     echo "write: $file calls the store: $(sed 's#//.*##' "$file" | tr -d ' \n\t' | grep -oE "store\.($writes)\(" | sort -u | tr '\n' ' ')"

@@ -7,7 +7,6 @@ use crate::render::Branding;
 use crate::runtime::Supervisor;
 use crate::service::{Actor, Service};
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use herald_core::access::Role;
 use herald_core::datafile::{DataFile, Format};
 use herald_core::PageSettings;
@@ -68,7 +67,7 @@ pub async fn prepare(
         },
     };
     if from_mirror.is_none() {
-        set_up_page(&store, config, options, clock()).await?;
+        set_up_page(&store, config, options, clock.clone()).await?;
     }
     let branding = Branding {
         logo_url: config.page.logo_url.clone(),
@@ -145,34 +144,39 @@ async fn migrate_when_back(store: Arc<dyn Store>) {
     }
 }
 
-/// The demo page, page settings from configuration and the first owner.
+/// The demo page, page settings from configuration and the first owner, written through a
+/// service of their own (the serving one does not exist yet).
 async fn set_up_page(
     store: &Arc<dyn Store>,
     config: &Config,
     options: &ServeOptions,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> anyhow::Result<()> {
+    let service = Service::new(store.clone(), Branding::default(), clock);
+    let setup = Actor::System("config");
     if options.demo && store.load().await?.is_none() {
         let mut file = DataFile::parse(DEMO_FILE, Format::Toml).context("the demo file")?;
         file.page.url = format!("http://{}", config.listen);
-        store
-            .import(file, now, &ImportOptions::default())
+        service
+            .import(&Actor::System("demo"), file, &ImportOptions::default())
             .await
             .context("importing the demo page")?;
         tracing::info!("imported the demo page");
     }
-    apply_page_config(store.as_ref(), config, now).await?;
+    apply_page_config(&service, &setup, config).await?;
     if let (Some(email), Some(password)) = (&config.admin.email, &config.admin.password) {
         if store.count_users().await? == 0 {
-            create_user(store, email, &password.0, Role::Owner, "config").await?;
+            service
+                .create_user(&setup, email, &password.0, Role::Owner)
+                .await?;
             tracing::info!(%email, "created the first owner from configuration");
         }
     }
     Ok(())
 }
 
-/// Creates a user after checking the email and password (for the CLI and configuration,
-/// which have a store but no running service).
+/// Creates a user after checking the email and password (for the CLI, which has a store but
+/// no running service).
 pub async fn create_user(
     store: &Arc<dyn Store>,
     email: &str,
@@ -192,15 +196,16 @@ pub async fn create_user(
 
 /// Writes page settings given in configuration over the stored ones.
 async fn apply_page_config(
-    store: &dyn Store,
+    service: &Service,
+    actor: &Actor,
     config: &Config,
-    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let p = &config.page;
     if p.name.is_none() && p.url.is_none() && p.time_zone.is_none() {
         return Ok(());
     }
-    let current = store
+    let current = service
+        .store
         .load()
         .await?
         .map(|d| d.page)
@@ -216,7 +221,7 @@ async fn apply_page_config(
             .unwrap_or_else(|| current.time_zone.clone()),
     };
     if wanted != current {
-        store.save_page_settings(&wanted, now).await?;
+        service.save_page_settings(actor, &wanted).await?;
     }
     Ok(())
 }

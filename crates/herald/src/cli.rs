@@ -294,12 +294,20 @@ async fn run(cli: Cli, extra: ExtraTasks) -> anyhow::Result<()> {
             let data = DataFile::parse(&text, Format::from_path(&shown))
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
             let store = app::open_store(&config).await?;
-            let report = store
-                .import(data, chrono::Utc::now(), &ImportOptions::default())
+            // Through the service, so servers sharing the database are told and show it at once.
+            let service = crate::service::Service::new(
+                store.clone(),
+                crate::render::Branding::default(),
+                crate::service::system_clock(),
+            );
+            let report = service
+                .import(
+                    &crate::service::Actor::System("cli"),
+                    data,
+                    &ImportOptions::default(),
+                )
                 .await
                 .map_err(|e| anyhow!("{shown}: {e}"))?;
-            // Servers sharing the database show the import at once.
-            let _ = store.announce("cli", crate::runtime::cluster::PAGE).await;
             println!(
                 "imported {shown}: {} written, {} unchanged (nothing else was touched)",
                 report.written, report.unchanged

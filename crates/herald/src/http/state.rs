@@ -100,15 +100,4 @@ impl AppState {
     pub fn alert_team(&self, alert: TeamAlert) {
         self.alerter.alert_team(self.service.store.clone(), alert);
     }
-
-    /// Tells the monitoring runtime its configuration changed.
-    pub fn monitoring_changed(&self) {
-        self.service.signals.monitoring.notify_one();
-        self.service.announce_later(crate::service::MONITORS);
-    }
-
-    /// Asks for a rebuild soon; other instances are told too.
-    pub fn changed(&self) {
-        self.service.changed_soon();
-    }
 }

@@ -99,7 +99,7 @@ impl Herald {
             .save_monitor(spec, &meta())
             .await
             .expect("save monitor");
-        self.state.monitoring_changed();
+        self.state.after(herald::service::Effect::Monitoring).await;
     }
 
     async fn status(&self, component: &str) -> ComponentStatus {

@@ -217,7 +217,7 @@ async fn a_monitor_going_down_in_draft_mode_alerts_the_team_only() {
         enabled: true,
     };
     store.save_monitor(&spec, &meta).await.expect("monitor");
-    state.monitoring_changed();
+    state.after(herald::service::Effect::Monitoring).await;
     wait_for("the monitor to come up", || {
         state
             .monitoring

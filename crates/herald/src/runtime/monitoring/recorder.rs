@@ -16,6 +16,7 @@ use herald_core::{ComponentStatus, Id};
 use herald_store::monitoring::RecordedResult;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// How long the recorder waits at shutdown for the scheduler's probes in flight.
 const SCHEDULER_DRAIN: std::time::Duration = std::time::Duration::from_secs(6);
@@ -125,7 +126,8 @@ impl Recorder {
 
     /// Writes the batch; on failure keeps it (bounded) for the next try.
     pub(super) async fn flush(&mut self) {
-        write(&self.deps, &mut self.batch).await;
+        let step = tracing::info_span!("record_step", results = self.batch.len());
+        write(&self.deps, &mut self.batch).instrument(step).await;
     }
 
     /// Re-plans automatic incidents waiting on a quiet period.

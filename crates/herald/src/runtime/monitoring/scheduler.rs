@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How long shutdown waits for probes in flight (inside the supervisor's own drain bound).
 const PROBES_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -156,9 +157,10 @@ impl Scheduler {
             }
             // Finished probes leave the set here; they have sent their results already.
             while self.probes.try_join_next().is_some() {}
-            self.housekeeping().await;
+            let step = tracing::info_span!("schedule_step");
+            self.housekeeping().instrument(step.clone()).await;
             let now = self.deps.now();
-            self.run_due(now);
+            step.in_scope(|| self.run_due(now));
         }
     }
 

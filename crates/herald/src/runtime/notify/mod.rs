@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
 
 /// Knobs of the delivery runtime (see `[notify]` in the configuration).
 #[derive(Clone, Debug)]
@@ -239,7 +240,8 @@ async fn expander(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "maintenance reminder check failed");
             }
         }
-        match expand_waiting_until(&state, &stop).await {
+        let step = tracing::info_span!("expand_step");
+        match expand_waiting_until(&state, &stop).instrument(step).await {
             Ok(0) => {}
             Ok(_) => {
                 n.due.notify_waiters();
@@ -349,7 +351,8 @@ pub async fn queue_reminders(state: &Deps) -> Result<(), herald_store::StoreErro
 async fn deliverer(state: Deps, stop: CancellationToken) -> anyhow::Result<()> {
     let n = state.notifier.clone();
     while !stop.is_cancelled() {
-        let claimed = match deliver_due_until(&state, &stop).await {
+        let step = tracing::info_span!("delivery_step");
+        let claimed = match deliver_due_until(&state, &stop).instrument(step).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "delivering notifications failed");

@@ -199,7 +199,10 @@ impl Stepped {
             .save_monitor(spec, &self.meta())
             .await
             .expect("save monitor");
-        self.app.state.monitoring_changed();
+        self.app
+            .state
+            .after(herald::service::Effect::Monitoring)
+            .await;
     }
 
     /// Stores a component's automation settings and signals the change.
@@ -209,7 +212,10 @@ impl Stepped {
             .save_automation(automation, &self.meta())
             .await
             .expect("automation");
-        self.app.state.monitoring_changed();
+        self.app
+            .state
+            .after(herald::service::Effect::Monitoring)
+            .await;
     }
 
     /// Moves the clock one second at a time, `seconds` times, stepping after each move.
